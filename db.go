@@ -1,0 +1,236 @@
+package aetherkv
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aether-kv/aether-kv/internal/format"
+	"github.com/aether-kv/aether-kv/internal/keydir"
+	"github.com/aether-kv/aether-kv/internal/storage"
+)
+
+// DB is an open Aether KV store. A DB is safe for concurrent use by
+// multiple goroutines.
+type DB struct {
+	dir  string
+	opts *Options
+	lock io.Closer // the directory's LOCK file, held while open
+
+	mu struct {
+		sync.RWMutex // Writers (Put, Delete, flushes) hold it exclusively, readers shared.
+		keys         *keydir.Keydir
+		log          *storage.Log
+		closed       bool
+		err          error // sticky: once a write or fsync fails, writes return it
+	}
+
+	syncMu sync.Mutex   // Allows one fsync at a time; the others wait and share it.
+	synced atomic.Int64 // log offset up to which everything is durable
+
+	stop chan struct{}  // closed by Close to stop the sync loop
+	wg   sync.WaitGroup // the sync loop
+}
+
+// Open opens the store in dir, creating dir (mode 0700) if it does not
+// exist, and rebuilds the key directory from the data files. A nil opts
+// means DefaultOptions.
+//
+// Open fails with ErrLocked if another process, or another DB in this
+// process, has dir open, and with an error wrapping ErrCorrupt, naming the
+// file and offset, if a record in the middle of the log is damaged. A
+// record torn by a crash at the very end of the log is cut off (its bytes
+// are kept beside the log, in a file ending in .torn) and logged.
+func Open(dir string, opts *Options) (*DB, error) {
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	o := opts.withDefaults()
+	if err := storage.CreateDir(o.fs, dir); err != nil {
+		return nil, fmt.Errorf("aetherkv: open %s: %w", dir, err)
+	}
+	lock, err := storage.Lock(o.fs, dir)
+	if err != nil {
+		return nil, fmt.Errorf("aetherkv: open: %w", err)
+	}
+	db := &DB{dir: dir, opts: o, lock: lock, stop: make(chan struct{})}
+	if err := db.load(); err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("aetherkv: open %s: %w", dir, err)
+	}
+	db.synced.Store(db.mu.log.Size())
+	if !o.SyncEveryWrite {
+		db.wg.Add(1)
+		go db.syncLoop()
+	}
+	return db, nil
+}
+
+func (o *Options) validate() error {
+	if o == nil {
+		return nil
+	}
+	return o.Validate()
+}
+
+// Get returns a copy of the value of key, or ErrNotFound. A record that
+// fails its checksum is never returned: Get reports ErrCorrupt instead.
+func (db *DB) Get(key []byte) ([]byte, error) {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	if db.mu.closed {
+		return nil, ErrClosed
+	}
+	e, ok := db.mu.keys.Get(key)
+	if !ok {
+		return nil, ErrNotFound
+	}
+	buf := make([]byte, e.Size)
+	if err := db.mu.log.ReadAt(buf, e.Offset); err != nil {
+		return nil, fmt.Errorf("aetherkv: get: %w", err)
+	}
+	rec, err := format.Decode(buf)
+	if err == nil && (rec.Flag != format.FlagValue || !bytes.Equal(rec.Key, key)) {
+		err = fmt.Errorf("record is not the value of this key: %w", ErrCorrupt)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("aetherkv: get: %s at offset %d: %w", db.mu.log.Path(), e.Offset, err)
+	}
+	return rec.Value, nil
+}
+
+// Put sets the value of key. It is safe to modify key and value after Put
+// returns. The write is visible to every Get that starts after Put
+// returns; it is durable once Sync or Close returns, once the background
+// sync has run, or at once with Options.SyncEveryWrite.
+func (db *DB) Put(key, value []byte) error {
+	if err := db.checkKey(key); err != nil {
+		return err
+	}
+	if len(value) > db.opts.MaxValueSize {
+		return fmt.Errorf("value of %d bytes, limit %d: %w", len(value), db.opts.MaxValueSize, ErrValueTooLarge)
+	}
+	return db.write(key, value, format.FlagValue)
+}
+
+// Delete removes key by writing a tombstone. It returns ErrNotFound, and
+// writes nothing, if key has no value.
+func (db *DB) Delete(key []byte) error {
+	if err := db.checkKey(key); err != nil {
+		return err
+	}
+	return db.write(key, nil, format.FlagTombstone)
+}
+
+func (db *DB) checkKey(key []byte) error {
+	switch {
+	case len(key) == 0:
+		return ErrKeyEmpty
+	case len(key) > db.opts.MaxKeySize:
+		return fmt.Errorf("key of %d bytes, limit %d: %w", len(key), db.opts.MaxKeySize, ErrKeyTooLarge)
+	}
+	return nil
+}
+
+// write appends a record and updates the key directory, then waits for
+// the fsync that covers it when every write is synced.
+func (db *DB) write(key, value []byte, flag byte) error {
+	db.mu.Lock()
+	end, err := db.writeLocked(key, value, flag)
+	db.mu.Unlock()
+	if err != nil || !db.opts.SyncEveryWrite {
+		return err
+	}
+	return db.syncTo(end)
+}
+
+func (db *DB) writeLocked(key, value []byte, flag byte) (end int64, err error) {
+	if db.mu.closed {
+		return 0, ErrClosed
+	}
+	if db.mu.err != nil {
+		return 0, db.mu.err
+	}
+	if flag == format.FlagTombstone {
+		if _, ok := db.mu.keys.Get(key); !ok {
+			return 0, ErrNotFound
+		}
+	}
+	log := db.mu.log
+	off, size, err := log.Append(uint64(time.Now().UnixNano()), flag, key, value)
+	if err != nil {
+		db.mu.err = fmt.Errorf("aetherkv: writes are refused after a write error (reopen the store once the cause is fixed): %w", err)
+		return 0, db.mu.err
+	}
+	if flag == format.FlagTombstone {
+		db.mu.keys.Delete(key)
+	} else {
+		db.mu.keys.Put(key, keydir.Entry{FileID: log.ID(), Offset: off, Size: uint32(size)})
+	}
+	return off + int64(size), nil
+}
+
+// Sync flushes buffered writes and fsyncs them: every write acknowledged
+// before Sync was called is durable when it returns nil.
+func (db *DB) Sync() error {
+	db.mu.RLock()
+	closed, end := db.mu.closed, int64(0)
+	if !closed {
+		end = db.mu.log.Size()
+	}
+	db.mu.RUnlock()
+	if closed {
+		return ErrClosed
+	}
+	return db.syncTo(end)
+}
+
+// Len returns the number of keys.
+func (db *DB) Len() int {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	return db.mu.keys.Len()
+}
+
+// Dir returns the data directory.
+func (db *DB) Dir() string { return db.dir }
+
+// Close flushes and fsyncs buffered writes, stops the background sync and
+// releases the directory. Every method called after Close returns
+// ErrClosed, Close included.
+func (db *DB) Close() error {
+	db.mu.Lock()
+	if db.mu.closed {
+		db.mu.Unlock()
+		return ErrClosed
+	}
+	db.mu.closed = true
+	db.mu.Unlock()
+
+	close(db.stop)
+	db.wg.Wait()
+	db.syncMu.Lock() // wait for an fsync in flight
+	defer db.syncMu.Unlock()
+
+	db.mu.Lock()
+	err := db.mu.log.Close()
+	if err == nil {
+		db.synced.Store(db.mu.log.Size()) // writers waiting in syncTo are covered
+	}
+	if db.mu.err != nil {
+		err = errors.Join(db.mu.err, err)
+	}
+	db.mu.Unlock()
+	if lerr := db.lock.Close(); lerr != nil && err == nil {
+		err = lerr
+	}
+	if err != nil {
+		return fmt.Errorf("aetherkv: close %s: %w", filepath.Clean(db.dir), err)
+	}
+	return nil
+}

@@ -1,0 +1,134 @@
+package format
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+)
+
+// On-disk format; do not change.
+const (
+	// HeaderSize is the size of a record header in bytes.
+	HeaderSize = 21
+
+	offCRC       = 0
+	offTimestamp = 4
+	offKeySize   = 12
+	offValueSize = 16
+	offFlag      = 20
+)
+
+// Flag values; on-disk format, do not change.
+const (
+	// FlagValue marks a record that sets a key to a value.
+	FlagValue byte = 0
+	// FlagTombstone marks a record that deletes a key.
+	FlagTombstone byte = 1
+)
+
+// ErrCorrupt is returned when bytes do not form a valid record: a checksum
+// mismatch, an unknown flag, or sizes that cannot be right.
+var ErrCorrupt = errors.New("aetherkv: corrupt data")
+
+// Header is the decoded fixed-size part of a record.
+type Header struct {
+	CRC       uint32
+	Timestamp uint64
+	KeySize   uint32
+	ValueSize uint32
+	Flag      byte
+}
+
+// RecordSize returns the total size in bytes of the record h describes.
+func (h Header) RecordSize() int64 {
+	return HeaderSize + int64(h.KeySize) + int64(h.ValueSize)
+}
+
+// Size returns the encoded size of a record with this key and value.
+func Size(key, value []byte) int {
+	return HeaderSize + len(key) + len(value)
+}
+
+// Append encodes a record onto dst and returns the extended slice. The
+// caller has checked that key and value fit in 32-bit sizes.
+func Append(dst []byte, timestamp uint64, flag byte, key, value []byte) []byte {
+	start := len(dst)
+	dst = binary.LittleEndian.AppendUint32(dst, 0) // CRC, filled in below
+	dst = binary.LittleEndian.AppendUint64(dst, timestamp)
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(key)))
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(value)))
+	dst = append(dst, flag)
+	dst = append(dst, key...)
+	dst = append(dst, value...)
+	sum := crc32.ChecksumIEEE(dst[start+offTimestamp:])
+	binary.LittleEndian.PutUint32(dst[start+offCRC:], sum)
+	return dst
+}
+
+// DecodeHeader decodes the first HeaderSize bytes of b. It checks only the
+// flag: sizes must be checked against their context by the caller, and the
+// CRC by Verify or a running checksum.
+func DecodeHeader(b []byte) (Header, error) {
+	if len(b) < HeaderSize {
+		return Header{}, fmt.Errorf("header of %d bytes, want %d: %w", len(b), HeaderSize, ErrCorrupt)
+	}
+	h := Header{
+		CRC:       binary.LittleEndian.Uint32(b[offCRC:]),
+		Timestamp: binary.LittleEndian.Uint64(b[offTimestamp:]),
+		KeySize:   binary.LittleEndian.Uint32(b[offKeySize:]),
+		ValueSize: binary.LittleEndian.Uint32(b[offValueSize:]),
+		Flag:      b[offFlag],
+	}
+	if err := h.check(); err != nil {
+		return Header{}, err
+	}
+	return h, nil
+}
+
+// check rejects headers that no writer produces: unknown flags, empty keys
+// and tombstones that carry a value.
+func (h Header) check() error {
+	switch {
+	case h.Flag != FlagValue && h.Flag != FlagTombstone:
+		return fmt.Errorf("unknown record flag %d: %w", h.Flag, ErrCorrupt)
+	case h.KeySize == 0:
+		return fmt.Errorf("record with an empty key: %w", ErrCorrupt)
+	case h.Flag == FlagTombstone && h.ValueSize != 0:
+		return fmt.Errorf("tombstone with a %d-byte value: %w", h.ValueSize, ErrCorrupt)
+	}
+	return nil
+}
+
+// Record is a decoded record. Key and Value alias the decoded buffer.
+type Record struct {
+	Header
+	Key   []byte
+	Value []byte
+}
+
+// Decode decodes and verifies the record at the start of b, which must
+// hold at least the whole record. It never panics and never returns a
+// record whose CRC does not match.
+func Decode(b []byte) (Record, error) {
+	h, err := DecodeHeader(b)
+	if err != nil {
+		return Record{}, err
+	}
+	n := h.RecordSize()
+	if int64(len(b)) < n {
+		return Record{}, fmt.Errorf("record of %d bytes in %d: %w", n, len(b), ErrCorrupt)
+	}
+	if sum := crc32.ChecksumIEEE(b[offTimestamp:n]); sum != h.CRC {
+		return Record{}, fmt.Errorf("checksum %08x, want %08x: %w", sum, h.CRC, ErrCorrupt)
+	}
+	k := HeaderSize + int64(h.KeySize)
+	return Record{Header: h, Key: b[HeaderSize:k:k], Value: b[k:n:n]}, nil
+}
+
+// Checksum returns the CRC that a record's header must hold, given the
+// record's bytes from the timestamp to the end of the value.
+func Checksum(b []byte) uint32 { return crc32.ChecksumIEEE(b) }
+
+// UpdateChecksum extends a running record checksum with more bytes.
+func UpdateChecksum(crc uint32, b []byte) uint32 { return crc32.Update(crc, crc32.IEEETable, b) }

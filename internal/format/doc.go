@@ -1,0 +1,20 @@
+// Package format encodes and decodes Aether KV log records. It knows bytes
+// and nothing else: no files, no locks.
+//
+// Every record is a 21-byte little-endian header followed by the key and
+// then the value:
+//
+//	+---------+-----------+----------+------------+------+-----+-------+
+//	| CRC32   | timestamp | key size | value size | flag | key | value |
+//	| 4 bytes | 8 bytes   | 4 bytes  | 4 bytes    | 1    | ... | ...   |
+//	+---------+-----------+----------+------------+------+-----+-------+
+//	 [0:4]     [4:12]      [12:16]    [16:20]      [20]   [21:21+k] [21+k:]
+//
+// The CRC is CRC-32 (IEEE) of bytes [4:] of the record, from the timestamp
+// to the end of the value. The timestamp is Unix nanoseconds. The flag is
+// FlagValue (0) or FlagTombstone (1); any other flag is rejected as
+// corrupt. A tombstone carries no value (value size 0).
+//
+// This layout is the seed specification's and is the on-disk format: do not
+// change it. Golden files in testdata pin its exact bytes.
+package format

@@ -1,0 +1,153 @@
+package storage
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/aether-kv/aether-kv/internal/format"
+	"github.com/aether-kv/aether-kv/internal/vfs"
+)
+
+// Log is the active data file with its write buffer. Records are encoded
+// into the buffer and written to the file when the buffer passes the batch
+// size, or on Flush.
+//
+// Log is not safe for concurrent use: Append, Flush and Close need the
+// caller's exclusive lock, ReadAt at least a shared one. Sync alone may run
+// without the lock, concurrently with the others but not with Close.
+type Log struct {
+	f       vfs.File
+	id      uint32
+	path    string
+	batch   int
+	buf     []byte
+	flushed int64 // bytes in the file; the buffer starts here
+	err     error // sticky: the first write error
+}
+
+// OpenLog opens (creating it, mode 0600) the active file at path for
+// appending at its end. batch is the buffer size past which Append writes.
+func OpenLog(fs vfs.FS, path string, id uint32, batch int) (*Log, error) {
+	f, err := fs.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("stat %s: %w", path, err)
+	}
+	return &Log{f: f, id: id, path: path, batch: batch, flushed: fi.Size(), buf: make([]byte, 0, batch+256)}, nil
+}
+
+// ID returns the number of the data file.
+func (l *Log) ID() uint32 { return l.id }
+
+// Path returns the file's path.
+func (l *Log) Path() string { return l.path }
+
+// Size returns the log's size, buffered bytes included.
+func (l *Log) Size() int64 { return l.flushed + int64(len(l.buf)) }
+
+// Flushed returns the number of bytes written to the file.
+func (l *Log) Flushed() int64 { return l.flushed }
+
+// Err returns the sticky write error, if any.
+func (l *Log) Err() error { return l.err }
+
+// Append encodes a record into the buffer, writing the buffer out if it
+// has passed the batch size, and returns the record's offset and size.
+// After a write error every Append fails with that error.
+func (l *Log) Append(timestamp uint64, flag byte, key, value []byte) (off int64, size int, err error) {
+	if l.err != nil {
+		return 0, 0, l.err
+	}
+	off = l.Size()
+	start := len(l.buf)
+	l.buf = format.Append(l.buf, timestamp, flag, key, value)
+	size = len(l.buf) - start
+	if len(l.buf) >= l.batch {
+		if err := l.Flush(); err != nil {
+			return 0, 0, err
+		}
+	}
+	return off, size, nil
+}
+
+// Flush writes the buffer to the file. A failed or short write is cut off
+// the file again, so that the file never ends in part of a record, and
+// becomes the sticky error.
+func (l *Log) Flush() error {
+	if l.err != nil {
+		return l.err
+	}
+	if len(l.buf) == 0 {
+		return nil
+	}
+	n, err := l.f.Write(l.buf)
+	if err == nil && n < len(l.buf) {
+		err = io.ErrShortWrite
+	}
+	if err != nil {
+		if terr := l.f.Truncate(l.flushed); terr != nil {
+			err = fmt.Errorf("%w (and cutting the partial write failed: %v)", err, terr)
+		}
+		l.err = fmt.Errorf("write %s: %w", l.path, err)
+		return l.err
+	}
+	l.flushed += int64(n)
+	if cap(l.buf) > 4*l.batch+1<<20 {
+		l.buf = make([]byte, 0, l.batch+256) // do not keep a huge buffer after a huge value
+	} else {
+		l.buf = l.buf[:0]
+	}
+	return nil
+}
+
+// Sync fsyncs the file: everything flushed before the call is durable when
+// it returns nil.
+func (l *Log) Sync() error {
+	if err := l.f.Sync(); err != nil {
+		return fmt.Errorf("fsync %s: %w", l.path, err)
+	}
+	return nil
+}
+
+// ReadAt reads len(p) bytes at off, from the buffer or the file.
+func (l *Log) ReadAt(p []byte, off int64) error {
+	if off >= l.flushed {
+		i := off - l.flushed
+		if i+int64(len(p)) > int64(len(l.buf)) {
+			return fmt.Errorf("read %s at %d: past the end: %w", l.path, off, io.ErrUnexpectedEOF)
+		}
+		copy(p, l.buf[i:])
+		return nil
+	}
+	return readFull(l.f, p, off)
+}
+
+// Close flushes, fsyncs and closes the file. The file is closed even when
+// flushing fails.
+func (l *Log) Close() error {
+	err := l.Flush()
+	if err == nil {
+		err = l.Sync()
+	}
+	if cerr := l.f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("close %s: %w", l.path, cerr)
+	}
+	return err
+}
+
+// readFull reads len(p) bytes at off from r.
+func readFull(r io.ReaderAt, p []byte, off int64) error {
+	n, err := r.ReadAt(p, off)
+	if n == len(p) {
+		return nil
+	}
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return fmt.Errorf("read at %d: %w", off, err)
+}

@@ -1,0 +1,191 @@
+package storage
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/aether-kv/aether-kv/internal/format"
+)
+
+// RecordError reports a record that could not be read back whole and
+// valid. It wraps format.ErrCorrupt, or the I/O error that stopped the read.
+type RecordError struct {
+	File   string // path of the data file
+	Offset int64  // where the bad record starts
+	Err    error
+}
+
+func (e *RecordError) Error() string {
+	return fmt.Sprintf("%s at offset %d: %v", e.File, e.Offset, e.Err)
+}
+
+func (e *RecordError) Unwrap() error { return e.Err }
+
+// Scanned is one record read back by a Scanner. Key is only valid until the
+// next call to Next.
+type Scanned struct {
+	Offset int64
+	Header format.Header
+	Key    []byte
+}
+
+// Scanner reads the records of a data file in order, verifying each one's
+// checksum without holding its value in memory. It is not safe for
+// concurrent use.
+type Scanner struct {
+	r      *bufio.Reader
+	name   string
+	size   int64
+	off    int64
+	maxKey uint32
+	hdr    [format.HeaderSize]byte
+	rec    Scanned
+	err    error
+}
+
+// NewScanner returns a scanner over the first size bytes of r. Keys longer
+// than maxKey are reported as corrupt, so that a damaged size field never
+// makes the scanner allocate more than that.
+func NewScanner(r io.ReaderAt, name string, size int64, maxKey int) *Scanner {
+	return &Scanner{
+		r:      bufio.NewReaderSize(io.NewSectionReader(r, 0, size), 256<<10),
+		name:   name,
+		size:   size,
+		maxKey: uint32(maxKey),
+	}
+}
+
+// Next reads the next record and reports whether there was one. At the end
+// of the file, or at the first bad record, it returns false; Err tells
+// which.
+func (s *Scanner) Next() bool {
+	if s.err != nil || s.off == s.size {
+		return false
+	}
+	h, err := s.readRecord()
+	if err != nil {
+		s.err = &RecordError{File: s.name, Offset: s.off, Err: err}
+		return false
+	}
+	s.rec.Offset = s.off
+	s.rec.Header = h
+	s.off += h.RecordSize()
+	return true
+}
+
+// Record returns the record that Next read.
+func (s *Scanner) Record() *Scanned { return &s.rec }
+
+// Err returns the *RecordError that stopped the scan, or nil at a clean
+// end of file.
+func (s *Scanner) Err() error { return s.err }
+
+// Offset returns the offset just past the last good record: the valid
+// length of the file when Next has returned false.
+func (s *Scanner) Offset() int64 { return s.off }
+
+func (s *Scanner) readRecord() (format.Header, error) {
+	if rest := s.size - s.off; rest < format.HeaderSize {
+		return format.Header{}, fmt.Errorf("%d bytes left, less than a header: %w", rest, format.ErrCorrupt)
+	}
+	if _, err := io.ReadFull(s.r, s.hdr[:]); err != nil {
+		return format.Header{}, err
+	}
+	h, err := checkHeader(s.hdr[:], s.off, s.size, s.maxKey)
+	if err != nil {
+		return format.Header{}, err
+	}
+	s.rec.Key = growTo(s.rec.Key, int(h.KeySize))
+	if _, err := io.ReadFull(s.r, s.rec.Key); err != nil {
+		return format.Header{}, err
+	}
+	crc := format.Checksum(s.hdr[4:])
+	crc = format.UpdateChecksum(crc, s.rec.Key)
+	for left := int(h.ValueSize); left > 0; {
+		b, err := s.r.Peek(min(left, s.r.Size()))
+		if err != nil {
+			return format.Header{}, err
+		}
+		crc = format.UpdateChecksum(crc, b)
+		s.r.Discard(len(b))
+		left -= len(b)
+	}
+	if crc != h.CRC {
+		return format.Header{}, fmt.Errorf("checksum %08x, want %08x: %w", crc, h.CRC, format.ErrCorrupt)
+	}
+	return h, nil
+}
+
+// checkHeader decodes a header found at off in a file of the given size,
+// and checks that its record fits in the file and its key in maxKey.
+func checkHeader(b []byte, off, size int64, maxKey uint32) (format.Header, error) {
+	h, err := format.DecodeHeader(b)
+	if err != nil {
+		return format.Header{}, err
+	}
+	if h.KeySize > maxKey {
+		return format.Header{}, fmt.Errorf("key size %d over the limit %d: %w", h.KeySize, maxKey, format.ErrCorrupt)
+	}
+	if end := off + h.RecordSize(); end > size {
+		return format.Header{}, fmt.Errorf("record of %d bytes runs %d bytes past the end of the file: %w",
+			h.RecordSize(), end-size, format.ErrCorrupt)
+	}
+	return h, nil
+}
+
+func growTo(b []byte, n int) []byte {
+	if cap(b) < n {
+		return make([]byte, n)
+	}
+	return b[:n]
+}
+
+// NextValid returns the offset of the first valid record (whole, with a
+// matching checksum) that starts after from, or -1 if there is none. It
+// tells a torn write at the end of a file, after which nothing valid
+// follows, from damage in the middle, after which records go on.
+func NextValid(r io.ReaderAt, from, size int64, maxKey int) (int64, error) {
+	const window = 64 << 10
+	buf := make([]byte, window+format.HeaderSize)
+	for base := from + 1; base+format.HeaderSize <= size; base += window {
+		n, err := r.ReadAt(buf[:min(int64(len(buf)), size-base)], base)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return -1, fmt.Errorf("read at %d: %w", base, err)
+		}
+		for i := 0; i < min(n-format.HeaderSize+1, window); i++ {
+			p := base + int64(i)
+			h, err := checkHeader(buf[i:i+format.HeaderSize], p, size, uint32(maxKey))
+			if err != nil {
+				continue
+			}
+			ok, err := checksumMatches(r, p, h)
+			if err != nil {
+				return -1, err
+			}
+			if ok {
+				return p, nil
+			}
+		}
+	}
+	return -1, nil
+}
+
+// checksumMatches reports whether the record at off, with header h, has the
+// checksum its header claims.
+func checksumMatches(r io.ReaderAt, off int64, h format.Header) (bool, error) {
+	sr := io.NewSectionReader(r, off+4, h.RecordSize()-4)
+	buf := make([]byte, min(h.RecordSize(), 64<<10))
+	var crc uint32
+	for {
+		n, err := sr.Read(buf)
+		crc = format.UpdateChecksum(crc, buf[:n])
+		if err == io.EOF {
+			return crc == h.CRC, nil
+		}
+		if err != nil {
+			return false, err
+		}
+	}
+}

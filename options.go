@@ -1,0 +1,124 @@
+package aetherkv
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/aether-kv/aether-kv/internal/vfs"
+)
+
+// Default values of Options. A zero field in Options means its default.
+const (
+	// DefaultBatchSize is the write buffer size, in bytes, past which
+	// buffered writes are flushed to the operating system.
+	DefaultBatchSize = 4096
+	// DefaultSyncInterval is how often buffered writes are flushed and
+	// fsynced by the background loop.
+	DefaultSyncInterval = 5 * time.Second
+	// DefaultMaxKeySize is the largest key accepted, in bytes.
+	DefaultMaxKeySize = 64 << 10
+	// DefaultMaxValueSize is the largest value accepted, in bytes.
+	DefaultMaxValueSize = 64 << 20
+)
+
+// Hard limits of the on-disk format and of this implementation.
+const (
+	// MaxKeySizeLimit is the largest MaxKeySize that Validate accepts.
+	MaxKeySizeLimit = 16 << 20
+	// MaxValueSizeLimit is the largest MaxValueSize that Validate accepts.
+	MaxValueSizeLimit = 1 << 30
+)
+
+// Options configure a DB. The zero value, and a nil *Options passed to
+// Open, mean the defaults.
+type Options struct {
+	// BatchSize is the number of buffered bytes past which writes are
+	// flushed from the process to the operating system. Until then a write
+	// lives only in the process: a crash of the process loses it. The
+	// default is DefaultBatchSize (4096).
+	BatchSize int
+
+	// SyncInterval is how often a background loop flushes buffered writes
+	// and fsyncs the data file, bounding what a power loss can take. The
+	// default is DefaultSyncInterval (5s). It is ignored when
+	// SyncEveryWrite is set.
+	SyncInterval time.Duration
+
+	// SyncEveryWrite makes Put and Delete return only after their record
+	// has been flushed and fsynced. Concurrent writers share each fsync
+	// (group commit). The default is false.
+	SyncEveryWrite bool
+
+	// MaxKeySize is the largest key, in bytes, that Put and Delete accept.
+	// The default is DefaultMaxKeySize (64 KiB).
+	MaxKeySize int
+
+	// MaxValueSize is the largest value, in bytes, that Put accepts. The
+	// default is DefaultMaxValueSize (64 MiB).
+	MaxValueSize int
+
+	// Logger receives warnings, such as a torn record cut from the end of
+	// the log at start-up. The default discards them.
+	Logger *slog.Logger
+
+	// fs is the file system under the store; tests replace it to inject
+	// faults. The default is the operating system's.
+	fs vfs.FS
+}
+
+// DefaultOptions returns the options that a nil *Options stands for.
+func DefaultOptions() *Options {
+	return &Options{
+		BatchSize:    DefaultBatchSize,
+		SyncInterval: DefaultSyncInterval,
+		MaxKeySize:   DefaultMaxKeySize,
+		MaxValueSize: DefaultMaxValueSize,
+		Logger:       slog.New(slog.DiscardHandler),
+		fs:           vfs.Default,
+	}
+}
+
+// Validate reports the first option that is out of range. Zero fields are
+// valid: they stand for their defaults.
+func (o *Options) Validate() error {
+	switch {
+	case o.BatchSize < 0:
+		return fmt.Errorf("aetherkv: BatchSize %d is negative; want a positive number of bytes", o.BatchSize)
+	case o.SyncInterval < 0:
+		return fmt.Errorf("aetherkv: SyncInterval %v is negative; want a positive duration", o.SyncInterval)
+	case o.MaxKeySize < 0 || o.MaxKeySize > MaxKeySizeLimit:
+		return fmt.Errorf("aetherkv: MaxKeySize %d out of range; want 1 to %d bytes", o.MaxKeySize, MaxKeySizeLimit)
+	case o.MaxValueSize < 0 || o.MaxValueSize > MaxValueSizeLimit:
+		return fmt.Errorf("aetherkv: MaxValueSize %d out of range; want 1 to %d bytes", o.MaxValueSize, MaxValueSizeLimit)
+	}
+	return nil
+}
+
+// withDefaults returns a copy of o with every zero field set to its default.
+func (o *Options) withDefaults() *Options {
+	d := DefaultOptions()
+	if o == nil {
+		return d
+	}
+	c := *o
+	if c.BatchSize == 0 {
+		c.BatchSize = d.BatchSize
+	}
+	if c.SyncInterval == 0 {
+		c.SyncInterval = d.SyncInterval
+	}
+	if c.MaxKeySize == 0 {
+		c.MaxKeySize = d.MaxKeySize
+	}
+	if c.MaxValueSize == 0 {
+		c.MaxValueSize = d.MaxValueSize
+	}
+	if c.Logger == nil {
+		c.Logger = d.Logger
+	}
+	if c.fs == nil {
+		c.fs = d.fs
+	}
+	return &c
+}
