@@ -1,0 +1,322 @@
+package aetherkv
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// mustOpen opens a store in a new temporary directory, closed at cleanup.
+func mustOpen(t testing.TB, opts *Options) *DB {
+	t.Helper()
+	return mustOpenDir(t, t.TempDir(), opts)
+}
+
+func mustOpenDir(t testing.TB, dir string, opts *Options) *DB {
+	t.Helper()
+	db, err := Open(dir, opts)
+	if err != nil {
+		t.Fatalf("Open(%s) = %v", dir, err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func mustPut(t testing.TB, db *DB, key, value string) {
+	t.Helper()
+	if err := db.Put([]byte(key), []byte(value)); err != nil {
+		t.Fatalf("Put(%q) = %v", key, err)
+	}
+}
+
+func wantValue(t testing.TB, db *DB, key, want string) {
+	t.Helper()
+	got, err := db.Get([]byte(key))
+	if err != nil {
+		t.Fatalf("Get(%q) = %v, want %q", key, err, want)
+	}
+	if string(got) != want {
+		t.Fatalf("Get(%q) = %q, want %q", key, got, want)
+	}
+}
+
+func wantNotFound(t testing.TB, db *DB, key string) {
+	t.Helper()
+	if v, err := db.Get([]byte(key)); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Get(%q) = %q, %v; want ErrNotFound", key, v, err)
+	}
+}
+
+func TestPutGetDelete(t *testing.T) {
+	db := mustOpen(t, nil)
+	mustPut(t, db, "user:1", "John Doe")
+	wantValue(t, db, "user:1", "John Doe")
+	mustPut(t, db, "user:1", "Jane Doe")
+	wantValue(t, db, "user:1", "Jane Doe")
+	if err := db.Delete([]byte("user:1")); err != nil {
+		t.Fatalf("Delete = %v", err)
+	}
+	wantNotFound(t, db, "user:1")
+	if err := db.Delete([]byte("user:1")); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Delete of a missing key = %v, want ErrNotFound", err)
+	}
+	mustPut(t, db, "user:1", "back")
+	wantValue(t, db, "user:1", "back")
+	mustPut(t, db, "empty", "")
+	wantValue(t, db, "empty", "")
+}
+
+func TestInputErrors(t *testing.T) {
+	db := mustOpen(t, &Options{MaxKeySize: 8, MaxValueSize: 16})
+	tests := []struct {
+		name       string
+		key, value []byte
+		want       error
+	}{
+		{"nil key", nil, []byte("v"), ErrKeyEmpty},
+		{"empty key", []byte{}, []byte("v"), ErrKeyEmpty},
+		{"key too large", bytes.Repeat([]byte("k"), 9), []byte("v"), ErrKeyTooLarge},
+		{"value too large", []byte("k"), bytes.Repeat([]byte("v"), 17), ErrValueTooLarge},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := db.Put(tt.key, tt.value); !errors.Is(err, tt.want) {
+				t.Fatalf("Put = %v, want %v", err, tt.want)
+			}
+		})
+	}
+	if err := db.Delete(nil); !errors.Is(err, ErrKeyEmpty) {
+		t.Fatalf("Delete(nil) = %v, want ErrKeyEmpty", err)
+	}
+	if err := db.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if n := fileSize(t, filepath.Join(db.Dir(), "active.log")); n != 0 {
+		t.Fatalf("refused writes left %d bytes in the log, want 0", n)
+	}
+	mustPut(t, db, "12345678", "0123456789abcdef") // exactly at the limits
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		opts Options
+		want string
+	}{
+		{"negative batch", Options{BatchSize: -1}, "BatchSize"},
+		{"negative interval", Options{SyncInterval: -1}, "SyncInterval"},
+		{"key limit", Options{MaxKeySize: MaxKeySizeLimit + 1}, "MaxKeySize"},
+		{"value limit", Options{MaxValueSize: -5}, "MaxValueSize"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Open(t.TempDir(), &tt.opts)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Open = %v, want an error naming %s", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestClosed(t *testing.T) {
+	db, err := Open(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustPut(t, db, "k", "v")
+	if err := db.Close(); err != nil {
+		t.Fatalf("Close = %v", err)
+	}
+	checks := map[string]error{
+		"Get":    func() error { _, err := db.Get([]byte("k")); return err }(),
+		"Put":    db.Put([]byte("k"), []byte("v")),
+		"Delete": db.Delete([]byte("k")),
+		"Sync":   db.Sync(),
+		"Close":  db.Close(),
+	}
+	for name, err := range checks {
+		if !errors.Is(err, ErrClosed) {
+			t.Errorf("%s after Close = %v, want ErrClosed", name, err)
+		}
+	}
+}
+
+func TestReopen(t *testing.T) {
+	dir := t.TempDir()
+	db, err := Open(dir, &Options{BatchSize: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 1000 {
+		mustPut(t, db, fmt.Sprintf("k%04d", i), fmt.Sprintf("v%d", i))
+	}
+	for i := 0; i < 1000; i += 3 {
+		if err := db.Delete([]byte(fmt.Sprintf("k%04d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustPut(t, db, "k0003", "overwritten")
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = mustOpenDir(t, dir, nil)
+	for i := range 1000 {
+		key := fmt.Sprintf("k%04d", i)
+		switch {
+		case i == 3:
+			wantValue(t, db, key, "overwritten")
+		case i%3 == 0:
+			wantNotFound(t, db, key)
+		default:
+			wantValue(t, db, key, fmt.Sprintf("v%d", i))
+		}
+	}
+	if got, want := db.Len(), 1000-334+1; got != want {
+		t.Fatalf("Len() = %d, want %d", got, want)
+	}
+}
+
+// TestReadYourWrites checks that a write is visible before any flush: the
+// buffer is far larger than what is written.
+func TestReadYourWrites(t *testing.T) {
+	db := mustOpen(t, &Options{BatchSize: 1 << 20})
+	for i := range 100 {
+		key, value := fmt.Sprintf("k%d", i), strings.Repeat("x", i)
+		mustPut(t, db, key, value)
+		wantValue(t, db, key, value)
+	}
+	if n := fileSize(t, filepath.Join(db.Dir(), "active.log")); n != 0 {
+		t.Fatalf("log holds %d bytes before the buffer filled, want 0 (writes should still be buffered)", n)
+	}
+}
+
+// TestBatchSizeFlush checks that the buffer reaches the file once it
+// passes BatchSize, without Sync.
+func TestBatchSizeFlush(t *testing.T) {
+	db := mustOpen(t, &Options{BatchSize: 256})
+	for i := range 10 {
+		mustPut(t, db, fmt.Sprintf("k%d", i), strings.Repeat("v", 40))
+	}
+	if n := fileSize(t, filepath.Join(db.Dir(), "active.log")); n < 256 {
+		t.Fatalf("log holds %d bytes after writing 10*64, want at least the batch size 256", n)
+	}
+}
+
+func TestGetReturnsCopy(t *testing.T) {
+	db := mustOpen(t, nil)
+	key, value := []byte("k"), []byte("value")
+	if err := db.Put(key, value); err != nil {
+		t.Fatal(err)
+	}
+	key[0], value[0] = 'x', 'x' // the caller may reuse its slices
+	got, _ := db.Get([]byte("k"))
+	got[0] = 'Z'
+	wantValue(t, db, "k", "value")
+}
+
+func TestLocked(t *testing.T) {
+	dir := t.TempDir()
+	mustOpenDir(t, dir, nil)
+	_, err := Open(dir, nil)
+	if !errors.Is(err, ErrLocked) {
+		t.Fatalf("second Open = %v, want ErrLocked", err)
+	}
+	if !strings.Contains(err.Error(), fmt.Sprint(os.Getpid())) {
+		t.Fatalf("second Open = %q, want it to name the holder's pid %d", err, os.Getpid())
+	}
+}
+
+func TestDataDirIsAFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(path, nil); err == nil || !strings.Contains(err.Error(), "not a directory") {
+		t.Fatalf("Open(regular file) = %v, want a 'not a directory' error", err)
+	}
+}
+
+func TestPermissions(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "new")
+	db := mustOpenDir(t, dir, nil)
+	mustPut(t, db, "k", "v")
+	for path, want := range map[string]os.FileMode{
+		dir:                              0o700 | os.ModeDir,
+		filepath.Join(dir, "active.log"): 0o600,
+	} {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode() != want {
+			t.Errorf("mode of %s = %v, want %v", path, fi.Mode(), want)
+		}
+	}
+}
+
+func TestConcurrent(t *testing.T) {
+	for _, every := range []bool{false, true} {
+		t.Run(fmt.Sprintf("SyncEveryWrite=%v", every), func(t *testing.T) {
+			dir := t.TempDir()
+			db := mustOpenDir(t, dir, &Options{SyncEveryWrite: every, BatchSize: 512})
+			const writers, perWriter = 8, 200
+			var wg sync.WaitGroup
+			for w := range writers {
+				wg.Go(func() {
+					for i := range perWriter {
+						key := fmt.Sprintf("w%d-%d", w, i)
+						if err := db.Put([]byte(key), []byte(key)); err != nil {
+							t.Error(err)
+							return
+						}
+						if v, err := db.Get([]byte(key)); err != nil || string(v) != key {
+							t.Errorf("Get(%q) = %q, %v right after Put", key, v, err)
+							return
+						}
+					}
+				})
+				wg.Go(func() { // a reader of shared keys, racing the writers
+					for i := range perWriter {
+						db.Get([]byte(fmt.Sprintf("w0-%d", i)))
+					}
+				})
+			}
+			wg.Wait()
+			if err := db.Close(); err != nil {
+				t.Fatal(err)
+			}
+			db = mustOpenDir(t, dir, nil)
+			if got := db.Len(); got != writers*perWriter {
+				t.Fatalf("Len() after reopen = %d, want %d", got, writers*perWriter)
+			}
+		})
+	}
+}
+
+func TestSyncInterval(t *testing.T) {
+	db := mustOpen(t, &Options{SyncInterval: 10 * time.Millisecond})
+	mustPut(t, db, "k", "v")
+	path := filepath.Join(db.Dir(), "active.log")
+	for range 200 {
+		if fileSize(t, path) > 0 {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("the background sync never flushed a buffered write")
+}
+
+func fileSize(t testing.TB, path string) int64 {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
+}
