@@ -1,0 +1,490 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"maps"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	aetherkv "github.com/aether-kv/aether-kv"
+)
+
+// env returns a getenv backed by m.
+func env(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) {
+		v, ok := m[k]
+		return v, ok
+	}
+}
+
+// writeConfig writes content to a config file in a temporary directory
+// and returns its path.
+func writeConfig(t *testing.T, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "config.yml")
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestLoadDefaults(t *testing.T) {
+	t.Chdir(t.TempDir()) // DATA_DIR ./data is relative to the working directory
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+	}{
+		{"nil map", nil},
+		{"empty values do not override", map[string]string{"DATA_DIR": "", "BATCH_SIZE": "", "SYNC_INTERVAL": ""}},
+		{"unrelated variables", map[string]string{"HOME": "/root", "PATH": "/bin"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Load("", env(tc.env))
+			if err != nil {
+				t.Fatalf("Load() error = %v", err)
+			}
+			want := Config{
+				DataDir:      "./data",
+				HeaderSize:   21,
+				BatchSize:    aetherkv.DefaultBatchSize,
+				SyncInterval: aetherkv.DefaultSyncInterval,
+				MaxKeySize:   aetherkv.DefaultMaxKeySize,
+				MaxValueSize: aetherkv.DefaultMaxValueSize,
+				Source:       "embedded default",
+			}
+			if *c != want {
+				t.Errorf("Load() = %+v, want %+v", *c, want)
+			}
+			if _, err := os.Stat("data"); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("Load() created or touched DATA_DIR: Stat error = %v, want not exist", err)
+			}
+		})
+	}
+}
+
+func TestLoadEmptyFileUsesDefaults(t *testing.T) {
+	dir := t.TempDir()
+	path := writeConfig(t, "# nothing here\n")
+	c, err := Load(path, env(map[string]string{"DATA_DIR": dir}))
+	if err != nil {
+		t.Fatalf("Load() error = %v", err)
+	}
+	if c.BatchSize != 4096 || c.SyncInterval != 5*time.Second || c.HeaderSize != 21 {
+		t.Errorf("Load() = %+v, want defaults", *c)
+	}
+	if c.Source != path {
+		t.Errorf("Load() Source = %q, want %q", c.Source, path)
+	}
+}
+
+func TestTemplate(t *testing.T) {
+	tmpl := Template()
+	wantLines := []string{
+		"DATA_DIR: ${DATA_DIR:-./data}",
+		"HEADER_SIZE: ${HEADER_SIZE:-21}",
+		"BATCH_SIZE: ${BATCH_SIZE:-4096}",
+		"SYNC_INTERVAL: ${SYNC_INTERVAL:-5}",
+		"MAX_KEY_SIZE: ${MAX_KEY_SIZE:-65536}",
+		"MAX_VALUE_SIZE: ${MAX_VALUE_SIZE:-67108864}",
+	}
+	var got []string
+	for line := range strings.Lines(string(tmpl)) {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+			got = append(got, line)
+		}
+	}
+	if strings.Join(got, "\n") != strings.Join(wantLines, "\n") {
+		t.Errorf("Template() settings =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(wantLines, "\n"))
+	}
+	tmpl[0] = 'X'
+	if again := Template(); bytes.Equal(again, tmpl) {
+		t.Errorf("Template() returned the embedded bytes, not a copy")
+	}
+}
+
+func TestLoadExpansion(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name string
+		file string
+		env  map[string]string
+		want int // BatchSize
+	}{
+		{"colon default, var set", "BATCH_SIZE: ${B:-1024}", map[string]string{"B": "2048"}, 2048},
+		{"colon default, var unset", "BATCH_SIZE: ${B:-1024}", nil, 1024},
+		{"colon default, var empty", "BATCH_SIZE: ${B:-1024}", map[string]string{"B": ""}, 1024},
+		{"dash default, var set", "BATCH_SIZE: ${B-1024}", map[string]string{"B": "2048"}, 2048},
+		{"dash default, var unset", "BATCH_SIZE: ${B-1024}", nil, 1024},
+		{"plain reference", "BATCH_SIZE: ${B}", map[string]string{"B": "300"}, 300},
+		{"bare reference", "BATCH_SIZE: $B", map[string]string{"B": "301"}, 301},
+		{"quoted scalar", `BATCH_SIZE: "${B:-1024}"`, nil, 1024},
+		{"single-quoted scalar", `BATCH_SIZE: '${B:-1025}'`, nil, 1025},
+		{"concatenation", "BATCH_SIZE: ${A:-1}${B:-2}", map[string]string{"A": "4"}, 42},
+		{"question mark, var set", "BATCH_SIZE: ${B:?B is required}", map[string]string{"B": "77"}, 77},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := map[string]string{"DATA_DIR": dir}
+			maps.Copy(m, tc.env)
+			c, err := Load(writeConfig(t, tc.file), env(m))
+			if err != nil {
+				t.Fatalf("Load() error = %v", err)
+			}
+			if c.BatchSize != tc.want {
+				t.Errorf("Load() BatchSize = %d, want %d", c.BatchSize, tc.want)
+			}
+		})
+	}
+}
+
+func TestLoadDataDirExpansion(t *testing.T) {
+	base := t.TempDir()
+	for _, tc := range []struct {
+		name string
+		file string
+		env  map[string]string
+		want string
+	}{
+		{"template default, env set", "DATA_DIR: ${DATA_DIR:-./data}", map[string]string{"DATA_DIR": base}, base},
+		{"prefix and suffix", "DATA_DIR: ${ROOT}/kv/data", map[string]string{"ROOT": base}, base + "/kv/data"},
+		{"dollar escape", "DATA_DIR: ${ROOT}/a$$b", map[string]string{"ROOT": base}, base + "/a$b"},
+		{"default with spaces", `DATA_DIR: "${NOPE:-` + base + `/my data}"`, nil, base + "/my data"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Load(writeConfig(t, tc.file), env(tc.env))
+			if err != nil {
+				t.Fatalf("Load() error = %v", err)
+			}
+			if c.DataDir != tc.want {
+				t.Errorf("Load() DataDir = %q, want %q", c.DataDir, tc.want)
+			}
+		})
+	}
+}
+
+func TestLoadEnvOverride(t *testing.T) {
+	dir := t.TempDir()
+	file := "DATA_DIR: " + dir + "\nBATCH_SIZE: 1024\nSYNC_INTERVAL: 2\nMAX_KEY_SIZE: 100\n"
+	for _, tc := range []struct {
+		name    string
+		env     map[string]string
+		check   func(*Config) (got, want any)
+		message string
+	}{
+		{"literal kept without env", nil,
+			func(c *Config) (any, any) { return c.BatchSize, 1024 }, "BatchSize"},
+		{"env overrides literal", map[string]string{"BATCH_SIZE": "8192"},
+			func(c *Config) (any, any) { return c.BatchSize, 8192 }, "BatchSize"},
+		{"empty env does not override", map[string]string{"BATCH_SIZE": ""},
+			func(c *Config) (any, any) { return c.BatchSize, 1024 }, "BatchSize"},
+		{"env overrides key absent from file", map[string]string{"MAX_VALUE_SIZE": "2048"},
+			func(c *Config) (any, any) { return c.MaxValueSize, 2048 }, "MaxValueSize"},
+		{"fractional seconds", map[string]string{"SYNC_INTERVAL": "0.5"},
+			func(c *Config) (any, any) { return c.SyncInterval, 500 * time.Millisecond }, "SyncInterval"},
+		{"duration with unit", map[string]string{"SYNC_INTERVAL": "250ms"},
+			func(c *Config) (any, any) { return c.SyncInterval, 250 * time.Millisecond }, "SyncInterval"},
+		{"zero interval", map[string]string{"SYNC_INTERVAL": "0"},
+			func(c *Config) (any, any) { return c.SyncInterval, time.Duration(0) }, "SyncInterval"},
+		{"DATA_DIR override", map[string]string{"DATA_DIR": dir + "/sub"},
+			func(c *Config) (any, any) { return c.DataDir, dir + "/sub" }, "DataDir"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Load(writeConfig(t, file), env(tc.env))
+			if err != nil {
+				t.Fatalf("Load() error = %v", err)
+			}
+			if got, want := tc.check(c); got != want {
+				t.Errorf("Load() %s = %v, want %v", tc.message, got, want)
+			}
+		})
+	}
+}
+
+func TestLoadInvalidValues(t *testing.T) {
+	dir := t.TempDir()
+	regular := filepath.Join(dir, "regular")
+	if err := os.WriteFile(regular, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	type tc struct {
+		name    string
+		file    string // "" means the embedded template
+		env     map[string]string
+		setting string // named in the message
+		value   string // quoted in the message
+	}
+	cases := []tc{
+		{"header size not 21", "", map[string]string{"HEADER_SIZE": "32"}, "HEADER_SIZE", `"32"`},
+		{"header size in file", "HEADER_SIZE: 16", nil, "HEADER_SIZE", `"16"`},
+		{"batch size not a number", "", map[string]string{"BATCH_SIZE": "abc"}, "BATCH_SIZE", `"abc"`},
+		{"batch size zero", "", map[string]string{"BATCH_SIZE": "0"}, "BATCH_SIZE", `"0"`},
+		{"batch size negative", "", map[string]string{"BATCH_SIZE": "-1"}, "BATCH_SIZE", `"-1"`},
+		{"batch size fractional", "BATCH_SIZE: 1.5", nil, "BATCH_SIZE", `"1.5"`},
+		{"batch size too large", "", map[string]string{"BATCH_SIZE": "1073741825"}, "BATCH_SIZE", `"1073741825"`},
+		{"batch size overflow", "", map[string]string{"BATCH_SIZE": "99999999999999999999"}, "BATCH_SIZE", `"99999999999999999999"`},
+		{"batch size expands to empty", "BATCH_SIZE: ${B-1024}", map[string]string{"B": ""}, "BATCH_SIZE", `""`},
+		{"sync interval negative", "", map[string]string{"SYNC_INTERVAL": "-1"}, "SYNC_INTERVAL", `"-1"`},
+		{"sync interval negative duration", "", map[string]string{"SYNC_INTERVAL": "-1s"}, "SYNC_INTERVAL", `"-1s"`},
+		{"sync interval not a number", "", map[string]string{"SYNC_INTERVAL": "soon"}, "SYNC_INTERVAL", `"soon"`},
+		{"sync interval NaN", "", map[string]string{"SYNC_INTERVAL": "NaN"}, "SYNC_INTERVAL", `"NaN"`},
+		{"sync interval infinite", "", map[string]string{"SYNC_INTERVAL": "+Inf"}, "SYNC_INTERVAL", `"+Inf"`},
+		{"sync interval overflow", "", map[string]string{"SYNC_INTERVAL": "1e12"}, "SYNC_INTERVAL", `"1e12"`},
+		{"sync interval rounds to zero", "", map[string]string{"SYNC_INTERVAL": "1e-12"}, "SYNC_INTERVAL", `"1e-12"`},
+		{"max key size zero", "", map[string]string{"MAX_KEY_SIZE": "0"}, "MAX_KEY_SIZE", `"0"`},
+		{"max key size above limit", "", map[string]string{"MAX_KEY_SIZE": "16777217"}, "MAX_KEY_SIZE", `"16777217"`},
+		{"max value size zero", "", map[string]string{"MAX_VALUE_SIZE": "0"}, "MAX_VALUE_SIZE", `"0"`},
+		{"max value size above limit", "", map[string]string{"MAX_VALUE_SIZE": "1073741825"}, "MAX_VALUE_SIZE", `"1073741825"`},
+		{"data dir empty", `DATA_DIR: ""`, nil, "DATA_DIR", `""`},
+		{"data dir null", "DATA_DIR: ~", nil, "DATA_DIR", `""`},
+		{"data dir is a regular file", "", map[string]string{"DATA_DIR": regular}, "DATA_DIR", `"` + regular + `"`},
+		{"data dir parent is a regular file", "", map[string]string{"DATA_DIR": regular + "/sub"}, "DATA_DIR", `"` + regular + `/sub"`},
+	}
+	if runtime.GOOS == "linux" {
+		// /proc refuses new files even to root.
+		cases = append(cases,
+			tc{"data dir not writable", "", map[string]string{"DATA_DIR": "/proc"}, "DATA_DIR", `"/proc"`},
+			tc{"data dir parent not writable", "", map[string]string{"DATA_DIR": "/proc/aetherkv/data"}, "DATA_DIR", `"/proc/aetherkv/data"`},
+		)
+	}
+	if os.Geteuid() != 0 { // root writes through permission bits
+		ro := filepath.Join(dir, "readonly")
+		if err := os.Mkdir(ro, 0o500); err != nil {
+			t.Fatal(err)
+		}
+		cases = append(cases,
+			tc{"data dir without write permission", "", map[string]string{"DATA_DIR": ro}, "DATA_DIR", `"` + ro + `"`},
+			tc{"data dir missing under read-only parent", "", map[string]string{"DATA_DIR": ro + "/a/b"}, "DATA_DIR", `"` + ro + `/a/b"`},
+		)
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m := map[string]string{}
+			if !strings.Contains(tc.file, "DATA_DIR") { // keep the file's DATA_DIR
+				m["DATA_DIR"] = dir
+			}
+			maps.Copy(m, tc.env)
+			path := ""
+			if tc.file != "" {
+				path = writeConfig(t, tc.file)
+			}
+			c, err := Load(path, env(m))
+			if err == nil {
+				t.Fatalf("Load() = %+v, want error naming %s", *c, tc.setting)
+			}
+			if !errors.Is(err, ErrInvalid) {
+				t.Errorf("Load() error = %v, want errors.Is(err, ErrInvalid)", err)
+			}
+			if want := "config: " + tc.setting + " " + tc.value + ": want "; !strings.Contains(err.Error(), want) {
+				t.Errorf("Load() error = %q, want it to contain %q", err, want)
+			}
+		})
+	}
+}
+
+func TestLoadMissingDataDirIsNotCreated(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a", "b", "c")
+	c, err := Load("", env(map[string]string{"DATA_DIR": dir}))
+	if err != nil {
+		t.Fatalf("Load() error = %v", err)
+	}
+	if c.DataDir != dir {
+		t.Errorf("Load() DataDir = %q, want %q", c.DataDir, dir)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "..", "..")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Load() created part of DATA_DIR: Stat error = %v, want not exist", err)
+	}
+}
+
+func TestLoadWriteProbeLeavesNothing(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Load("", env(map[string]string{"DATA_DIR": dir})); err != nil {
+		t.Fatalf("Load() error = %v", err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 0 {
+		t.Errorf("Load() left %d entries in DATA_DIR, want 0", len(entries))
+	}
+}
+
+func TestLoadReportsEveryBadValue(t *testing.T) {
+	_, err := Load("", env(map[string]string{
+		"DATA_DIR":      t.TempDir(),
+		"BATCH_SIZE":    "abc",
+		"SYNC_INTERVAL": "-3",
+	}))
+	if !errors.Is(err, ErrInvalid) {
+		t.Fatalf("Load() error = %v, want ErrInvalid", err)
+	}
+	for _, want := range []string{`BATCH_SIZE "abc"`, `SYNC_INTERVAL "-3"`, "environment variable BATCH_SIZE"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Load() error = %q, want it to contain %q", err, want)
+		}
+	}
+}
+
+func TestLoadBadFiles(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name     string
+		file     string
+		env      map[string]string
+		invalid  bool     // errors.Is(err, ErrInvalid)
+		contains []string // besides the file's path
+	}{
+		{"unknown key", "DATA_DIR: " + dir + "\nCOLOR: blue\n", nil, true, []string{`unknown setting "COLOR"`, "line 2"}},
+		{"lower-case key", "batch_size: 10\n", nil, true, []string{`"batch_size"`}},
+		{"list value", "BATCH_SIZE: [1, 2]\n", nil, true, []string{"BATCH_SIZE"}},
+		{"mapping value", "BATCH_SIZE:\n  a: 1\n", nil, true, []string{"BATCH_SIZE"}},
+		{"document not a mapping", "- DATA_DIR\n", nil, true, []string{"mapping"}},
+		{"malformed YAML", "DATA_DIR: [unclosed\n", nil, true, []string{"yaml"}},
+		{"bad indentation", "DATA_DIR: x\n  BATCH_SIZE: 1\n", nil, true, []string{"yaml"}},
+		{"duplicate key", "BATCH_SIZE: 1\nBATCH_SIZE: 2\n", nil, true, []string{"BATCH_SIZE"}},
+		{"tab indentation", "DATA_DIR:\n\t- x\n", nil, true, []string{"yaml"}},
+		{"unclosed reference", "BATCH_SIZE: ${B:-1\n", nil, true, []string{"BATCH_SIZE", "closing brace"}},
+		{"empty reference", "BATCH_SIZE: ${}\n", nil, true, []string{"BATCH_SIZE"}},
+		{"unsupported operator", "BATCH_SIZE: ${B:=1}\n", nil, true, []string{"BATCH_SIZE", "${B:=1}"}},
+		{"nested default", "BATCH_SIZE: ${B:-${C}}\n", nil, true, []string{"BATCH_SIZE"}},
+		{"positional reference", "BATCH_SIZE: $1\n", nil, true, []string{"BATCH_SIZE"}},
+		{"required variable unset", "BATCH_SIZE: ${B:?B is required}\n", nil, true, []string{"BATCH_SIZE", "B is required"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := writeConfig(t, tc.file)
+			m := map[string]string{"DATA_DIR": dir}
+			maps.Copy(m, tc.env)
+			_, err := Load(path, env(m))
+			if err == nil {
+				t.Fatalf("Load() error = nil, want an error")
+			}
+			if errors.Is(err, ErrInvalid) != tc.invalid {
+				t.Errorf("Load() error = %v; errors.Is(err, ErrInvalid) = %v, want %v", err, !tc.invalid, tc.invalid)
+			}
+			for _, want := range append([]string{path}, tc.contains...) {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("Load() error = %q, want it to contain %q", err, want)
+				}
+			}
+		})
+	}
+}
+
+func TestLoadUnreadableFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "missing.yml")
+	_, err := Load(path, env(nil))
+	if err == nil {
+		t.Fatal("Load() error = nil, want an error")
+	}
+	if !strings.Contains(err.Error(), path) {
+		t.Errorf("Load() error = %q, want it to name %q", err, path)
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Load() error = %v, want errors.Is(err, os.ErrNotExist)", err)
+	}
+	if errors.Is(err, ErrInvalid) {
+		t.Errorf("Load() error = %v, want it not to match ErrInvalid", err)
+	}
+}
+
+func TestLoadInjection(t *testing.T) {
+	t.Chdir(t.TempDir()) // the injected DATA_DIR is a relative path
+	const evil = "x\nBATCH_SIZE: 1"
+	for _, tc := range []struct {
+		name string
+		file string
+		env  map[string]string
+	}{
+		{"through the template and override", "", map[string]string{"DATA_DIR": evil}},
+		{"through expansion only", "DATA_DIR: ${EVIL}\nBATCH_SIZE: 4096\n", map[string]string{"EVIL": evil}},
+		{"into a quoted scalar", "DATA_DIR: \"${EVIL}\"\nBATCH_SIZE: 4096\n", map[string]string{"EVIL": evil}},
+		{"flow syntax", "DATA_DIR: ${EVIL}\n", map[string]string{"EVIL": "{BATCH_SIZE: 1}"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := ""
+			if tc.file != "" {
+				path = writeConfig(t, tc.file)
+			}
+			c, err := Load(path, env(tc.env))
+			if err != nil {
+				t.Fatalf("Load() error = %v", err)
+			}
+			want := tc.env["DATA_DIR"] + tc.env["EVIL"]
+			if c.DataDir != want {
+				t.Errorf("Load() DataDir = %q, want %q", c.DataDir, want)
+			}
+			if c.BatchSize != 4096 {
+				t.Errorf("Load() BatchSize = %d, want %d", c.BatchSize, 4096)
+			}
+		})
+	}
+}
+
+func TestOptions(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		want aetherkv.Options
+	}{
+		{
+			"periodic sync",
+			Config{DataDir: "d", HeaderSize: 21, BatchSize: 8192, SyncInterval: 2 * time.Second, MaxKeySize: 10, MaxValueSize: 20},
+			aetherkv.Options{BatchSize: 8192, SyncInterval: 2 * time.Second, MaxKeySize: 10, MaxValueSize: 20},
+		},
+		{
+			"sync interval zero syncs every write",
+			Config{DataDir: "d", HeaderSize: 21, BatchSize: 4096, SyncInterval: 0, MaxKeySize: 65536, MaxValueSize: 67108864},
+			aetherkv.Options{BatchSize: 4096, SyncEveryWrite: true, MaxKeySize: 65536, MaxValueSize: 67108864},
+		},
+		{
+			"fractional interval",
+			Config{BatchSize: 1, SyncInterval: 500 * time.Millisecond, MaxKeySize: 1, MaxValueSize: 1},
+			aetherkv.Options{BatchSize: 1, SyncInterval: 500 * time.Millisecond, MaxKeySize: 1, MaxValueSize: 1},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := tc.cfg.Options()
+			if o.BatchSize != tc.want.BatchSize {
+				t.Errorf("Options() BatchSize = %d, want %d", o.BatchSize, tc.want.BatchSize)
+			}
+			if o.SyncInterval != tc.want.SyncInterval {
+				t.Errorf("Options() SyncInterval = %v, want %v", o.SyncInterval, tc.want.SyncInterval)
+			}
+			if o.SyncEveryWrite != tc.want.SyncEveryWrite {
+				t.Errorf("Options() SyncEveryWrite = %v, want %v", o.SyncEveryWrite, tc.want.SyncEveryWrite)
+			}
+			if o.MaxKeySize != tc.want.MaxKeySize {
+				t.Errorf("Options() MaxKeySize = %d, want %d", o.MaxKeySize, tc.want.MaxKeySize)
+			}
+			if o.MaxValueSize != tc.want.MaxValueSize {
+				t.Errorf("Options() MaxValueSize = %d, want %d", o.MaxValueSize, tc.want.MaxValueSize)
+			}
+			if err := o.Validate(); err != nil {
+				t.Errorf("Options().Validate() = %v, want nil", err)
+			}
+		})
+	}
+}
+
+func TestLoadedOptionsValidate(t *testing.T) {
+	c, err := Load("", env(map[string]string{
+		"DATA_DIR":       t.TempDir(),
+		"MAX_KEY_SIZE":   "16777216",
+		"MAX_VALUE_SIZE": "1073741824",
+		"SYNC_INTERVAL":  "0",
+	}))
+	if err != nil {
+		t.Fatalf("Load() error = %v", err)
+	}
+	o := c.Options()
+	if err := o.Validate(); err != nil {
+		t.Errorf("Options().Validate() = %v, want nil", err)
+	}
+	if !o.SyncEveryWrite {
+		t.Errorf("Options() SyncEveryWrite = false, want true")
+	}
+}
