@@ -25,16 +25,21 @@ type DB struct {
 	mu struct {
 		sync.RWMutex // Writers (Put, Delete, flushes) hold it exclusively, readers shared.
 		keys         *keydir.Keydir
-		log          *storage.Log
+		log          *storage.Log        // the active file
+		segs         map[uint32]*segment // every data file, the active one too
+		base         int64               // write position of the active file's offset 0
+		merges       mergeStats
 		closed       bool
 		err          error // sticky: once a write or fsync fails, writes return it
 	}
 
 	syncMu sync.Mutex   // Allows one fsync at a time; the others wait and share it.
-	synced atomic.Int64 // log offset up to which everything is durable
+	synced atomic.Int64 // write position up to which everything is durable
 
-	stop chan struct{}  // closed by Close to stop the sync loop
-	wg   sync.WaitGroup // the sync loop
+	merging atomic.Bool // a merge is running
+
+	stop chan struct{}  // closed by Close to stop the background loops
+	wg   sync.WaitGroup // the background loops and merges
 }
 
 // Open opens the store in dir, creating dir (mode 0700) if it does not
@@ -68,6 +73,10 @@ func Open(dir string, opts *Options) (*DB, error) {
 		db.wg.Add(1)
 		go db.syncLoop()
 	}
+	if o.MergeRatio > 0 {
+		db.wg.Add(1)
+		go db.mergeLoop()
+	}
 	return db, nil
 }
 
@@ -91,7 +100,8 @@ func (db *DB) Get(key []byte) ([]byte, error) {
 		return nil, ErrNotFound
 	}
 	buf := make([]byte, e.Size)
-	if err := db.mu.log.ReadAt(buf, e.Offset); err != nil {
+	path, err := db.readLocked(e, buf)
+	if err != nil {
 		return nil, fmt.Errorf("aetherkv: get: %w", err)
 	}
 	rec, err := format.Decode(buf)
@@ -99,7 +109,7 @@ func (db *DB) Get(key []byte) ([]byte, error) {
 		err = fmt.Errorf("record is not the value of this key: %w", ErrCorrupt)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("aetherkv: get: %s at offset %d: %w", db.mu.log.Path(), e.Offset, err)
+		return nil, fmt.Errorf("aetherkv: get: %s at offset %d: %w", path, e.Offset, err)
 	}
 	return rec.Value, nil
 }
@@ -161,18 +171,34 @@ func (db *DB) writeLocked(key, value []byte, flag byte) (end int64, err error) {
 			return 0, ErrNotFound
 		}
 	}
+	if n := db.mu.log.Size(); n > 0 && n+int64(format.Size(key, value)) > db.opts.MaxFileSize {
+		if err := db.rotateLocked(db.mu.log.ID() + 1); err != nil {
+			return 0, err
+		}
+	}
 	log := db.mu.log
 	off, size, err := log.Append(uint64(time.Now().UnixNano()), flag, key, value)
 	if err != nil {
-		db.mu.err = fmt.Errorf("aetherkv: writes are refused after a write error (reopen the store once the cause is fixed): %w", err)
-		return 0, db.mu.err
+		return 0, db.failLocked("write", err)
 	}
+	db.mu.segs[log.ID()].size += int64(size)
+	e := keydir.Entry{FileID: log.ID(), Offset: off, Size: uint32(size)}
 	if flag == format.FlagTombstone {
-		db.mu.keys.Delete(key)
+		old, ok := db.mu.keys.Delete(key)
+		db.accountLocked(old, ok, e, false)
 	} else {
-		db.mu.keys.Put(key, keydir.Entry{FileID: log.ID(), Offset: off, Size: uint32(size)})
+		old, ok := db.mu.keys.Put(key, e)
+		db.accountLocked(old, ok, e, true)
 	}
-	return off + int64(size), nil
+	return db.mu.base + off + int64(size), nil
+}
+
+// failLocked makes err sticky: every later write returns it. Reads go on.
+func (db *DB) failLocked(op string, err error) error {
+	if db.mu.err == nil {
+		db.mu.err = fmt.Errorf("aetherkv: writes are refused after a failed %s; data written since the last successful sync may be lost (reopen the store once the cause is fixed): %w", op, err)
+	}
+	return db.mu.err
 }
 
 // Sync flushes buffered writes and fsyncs them: every write acknowledged
@@ -181,7 +207,7 @@ func (db *DB) Sync() error {
 	db.mu.RLock()
 	closed, end := db.mu.closed, int64(0)
 	if !closed {
-		end = db.mu.log.Size()
+		end = db.mu.base + db.mu.log.Size()
 	}
 	db.mu.RUnlock()
 	if closed {
@@ -220,7 +246,12 @@ func (db *DB) Close() error {
 	db.mu.Lock()
 	err := db.mu.log.Close()
 	if err == nil {
-		db.synced.Store(db.mu.log.Size()) // writers waiting in syncTo are covered
+		db.advanceSynced(db.mu.base + db.mu.log.Size()) // writers waiting in syncTo are covered
+	}
+	for _, s := range db.mu.segs {
+		if s.f != nil {
+			s.f.Close()
+		}
 	}
 	if db.mu.err != nil {
 		err = errors.Join(db.mu.err, err)

@@ -20,6 +20,14 @@ const (
 	DefaultMaxKeySize = 64 << 10
 	// DefaultMaxValueSize is the largest value accepted, in bytes.
 	DefaultMaxValueSize = 64 << 20
+	// DefaultMaxFileSize is the size past which the active data file is
+	// closed and a new one started. 256 MiB keeps each merge step and each
+	// file's scan at start-up short, while a terabyte is still only 4096
+	// files.
+	DefaultMaxFileSize = 256 << 20
+	// DefaultMergeRatio is the fraction of dead bytes in a closed data file
+	// that starts a merge in the background.
+	DefaultMergeRatio = 0.5
 )
 
 // Hard limits of the on-disk format and of this implementation.
@@ -28,6 +36,8 @@ const (
 	MaxKeySizeLimit = 16 << 20
 	// MaxValueSizeLimit is the largest MaxValueSize that Validate accepts.
 	MaxValueSizeLimit = 1 << 30
+	// MaxFileSizeLimit is the largest MaxFileSize that Validate accepts.
+	MaxFileSizeLimit = 1 << 40
 )
 
 // Options configure a DB. The zero value, and a nil *Options passed to
@@ -58,9 +68,24 @@ type Options struct {
 	// default is DefaultMaxValueSize (64 MiB).
 	MaxValueSize int
 
+	// MaxFileSize is the size in bytes past which the active data file is
+	// closed for good and a new one opened. A record larger than this gets
+	// a file of its own. The default is DefaultMaxFileSize (256 MiB).
+	MaxFileSize int64
+
+	// MergeRatio is the fraction of dead bytes (overwritten or deleted
+	// values, tombstones) in a closed data file past which a merge starts
+	// in the background. A negative value turns automatic merges off; Merge
+	// still works. The default is DefaultMergeRatio (0.5).
+	MergeRatio float64
+
 	// Logger receives warnings, such as a torn record cut from the end of
 	// the log at start-up. The default discards them.
 	Logger *slog.Logger
+
+	// mergeCheck is how often the background loop looks at MergeRatio;
+	// tests shorten it.
+	mergeCheck time.Duration
 
 	// fs is the file system under the store; tests replace it to inject
 	// faults. The default is the operating system's.
@@ -74,7 +99,10 @@ func DefaultOptions() *Options {
 		SyncInterval: DefaultSyncInterval,
 		MaxKeySize:   DefaultMaxKeySize,
 		MaxValueSize: DefaultMaxValueSize,
+		MaxFileSize:  DefaultMaxFileSize,
+		MergeRatio:   DefaultMergeRatio,
 		Logger:       slog.New(slog.DiscardHandler),
+		mergeCheck:   5 * time.Second,
 		fs:           vfs.Default,
 	}
 }
@@ -91,6 +119,10 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("aetherkv: MaxKeySize %d out of range; want 1 to %d bytes", o.MaxKeySize, MaxKeySizeLimit)
 	case o.MaxValueSize < 0 || o.MaxValueSize > MaxValueSizeLimit:
 		return fmt.Errorf("aetherkv: MaxValueSize %d out of range; want 1 to %d bytes", o.MaxValueSize, MaxValueSizeLimit)
+	case o.MaxFileSize < 0 || o.MaxFileSize > MaxFileSizeLimit:
+		return fmt.Errorf("aetherkv: MaxFileSize %d out of range; want 1 to %d bytes", o.MaxFileSize, int64(MaxFileSizeLimit))
+	case o.MergeRatio > 1 || o.MergeRatio != o.MergeRatio:
+		return fmt.Errorf("aetherkv: MergeRatio %v out of range; want a fraction up to 1, or negative to turn automatic merges off", o.MergeRatio)
 	}
 	return nil
 }
@@ -113,6 +145,15 @@ func (o *Options) withDefaults() *Options {
 	}
 	if c.MaxValueSize == 0 {
 		c.MaxValueSize = d.MaxValueSize
+	}
+	if c.MaxFileSize == 0 {
+		c.MaxFileSize = d.MaxFileSize
+	}
+	if c.MergeRatio == 0 {
+		c.MergeRatio = d.MergeRatio
+	}
+	if c.mergeCheck == 0 {
+		c.mergeCheck = d.mergeCheck
 	}
 	if c.Logger == nil {
 		c.Logger = d.Logger

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/aether-kv/aether-kv/internal/format"
 	"github.com/aether-kv/aether-kv/internal/keydir"
@@ -13,22 +14,38 @@ import (
 	"github.com/aether-kv/aether-kv/internal/vfs"
 )
 
-// load rebuilds the key directory by scanning every data file, oldest
-// first, and opens the active file for appending. A later record of a key
-// always wins over an earlier one: recency is the order in the log, never
-// the timestamp field.
+// load rebuilds the key directory from the data files, oldest first, and
+// opens the active file for appending. A later record of a key always wins
+// over an earlier one: recency is the order of files and offsets, never the
+// timestamp field. A closed file with a valid hint file is loaded from the
+// hint; any other file is scanned.
 func (db *DB) load() error {
 	fs := db.opts.fs
+	if err := removeLeftovers(fs, db.dir); err != nil {
+		return err
+	}
 	files, err := storage.ListDataFiles(fs, db.dir)
 	if err != nil {
 		return err
 	}
 	keys := keydir.New()
+	segs := make(map[uint32]*segment, len(files))
+	defer func() {
+		if db.mu.segs == nil { // load failed: close what it opened
+			for _, s := range segs {
+				if s.f != nil {
+					s.f.Close()
+				}
+			}
+		}
+	}()
 	for i, df := range files {
 		active := i == len(files)-1
-		if err := db.loadFile(keys, df, active); err != nil {
+		seg, err := db.loadFile(keys, df, active)
+		if err != nil {
 			return err
 		}
+		segs[df.ID] = seg
 	}
 	active := files[len(files)-1]
 	path := filepath.Join(db.dir, active.Name)
@@ -45,36 +62,85 @@ func (db *DB) load() error {
 			return fmt.Errorf("sync %s: %w", db.dir, err)
 		}
 	}
+	segs[active.ID] = &segment{path: path, size: log.Size()}
+	keys.Range(func(_ []byte, e keydir.Entry) bool {
+		segs[e.FileID].live += int64(e.Size)
+		return true
+	})
 	db.mu.keys = keys
 	db.mu.log = log
+	db.mu.segs = segs
 	return nil
 }
 
-// loadFile applies the records of one data file to keys. In the active
-// file, a bad record after which no valid record follows is a write torn
-// by a crash: it is cut off. Any other bad record is corruption.
-func (db *DB) loadFile(keys *keydir.Keydir, df storage.DataFile, active bool) error {
+// removeLeftovers deletes the temporary files of a merge that a crash
+// interrupted: they were never renamed into place, so nothing refers to them.
+func removeLeftovers(fs vfs.FS, dir string) error {
+	entries, err := fs.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("list %s: %w", dir, err)
+	}
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), storage.TempSuffix) {
+			if err := fs.Remove(filepath.Join(dir, e.Name())); err != nil {
+				return fmt.Errorf("remove leftover %s: %w", e.Name(), err)
+			}
+		}
+	}
+	return nil
+}
+
+// loadFile applies the records of one data file to keys and returns the
+// file's segment, open for reading unless it is the active file. In the
+// active file, a bad record after which no valid record follows is a write
+// torn by a crash: it is cut off. Any other bad record is corruption.
+func (db *DB) loadFile(keys *keydir.Keydir, df storage.DataFile, active bool) (*segment, error) {
 	fs := db.opts.fs
 	path := filepath.Join(db.dir, df.Name)
 	f, err := fs.OpenFile(path, os.O_RDONLY, 0)
 	if errors.Is(err, os.ErrNotExist) && active {
-		return nil
+		return &segment{path: path}, nil
 	}
 	if err != nil {
-		return fmt.Errorf("open %s: %w", path, err)
+		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	defer f.Close()
+	seg := &segment{f: f, path: path}
+	if active {
+		defer f.Close() // the active file is read through its Log
+		seg.f = nil
+	}
 	fi, err := f.Stat()
 	if err != nil {
-		return fmt.Errorf("stat %s: %w", path, err)
+		f.Close()
+		return nil, fmt.Errorf("stat %s: %w", path, err)
 	}
-	s := storage.NewScanner(f, path, fi.Size(), db.opts.MaxKeySize)
+	seg.size = fi.Size()
+	if !active && db.loadHint(keys, df, fi.Size()) {
+		return seg, nil
+	}
+	if err := db.scanFile(keys, f, df.ID, path, fi.Size(), active); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if active {
+		fi, err := f.Stat() // a torn tail may have been cut
+		if err != nil {
+			return nil, fmt.Errorf("stat %s: %w", path, err)
+		}
+		seg.size = fi.Size()
+	}
+	return seg, nil
+}
+
+// scanFile applies every record of a data file to keys.
+func (db *DB) scanFile(keys *keydir.Keydir, f vfs.File, id uint32, path string, size int64, active bool) error {
+	s := storage.NewScanner(f, path, size, db.opts.MaxKeySize)
 	for s.Next() {
 		r := s.Record()
 		if r.Header.Flag == format.FlagTombstone {
 			keys.Delete(r.Key)
 		} else {
-			keys.Put(r.Key, keydir.Entry{FileID: df.ID, Offset: r.Offset, Size: uint32(r.Header.RecordSize())})
+			keys.Put(r.Key, keydir.Entry{FileID: id, Offset: r.Offset, Size: uint32(r.Header.RecordSize())})
 		}
 	}
 	scanErr := s.Err()
@@ -86,16 +152,60 @@ func (db *DB) loadFile(keys *keydir.Keydir, df storage.DataFile, active bool) er
 	}
 	bad := s.Offset()
 	if active {
-		next, err := storage.NextValid(f, bad, fi.Size(), db.opts.MaxKeySize)
+		next, err := storage.NextValid(f, bad, size, db.opts.MaxKeySize)
 		if err != nil {
 			return fmt.Errorf("scan %s after offset %d: %w", path, bad, err)
 		}
 		if next < 0 {
-			return db.cutTornTail(f, path, bad, fi.Size(), scanErr)
+			return db.cutTornTail(f, path, bad, size, scanErr)
 		}
 	}
 	return fmt.Errorf("%w; the records after it cannot be trusted, so the store will not open: "+
 		"copy the data directory aside, then remove the damaged record or truncate the file at that offset", scanErr)
+}
+
+// loadHint applies the hint file of a closed data file to keys, and
+// reports whether it could: a missing or invalid hint file means the data
+// file must be scanned. A hint is verified whole before any entry is used.
+func (db *DB) loadHint(keys *keydir.Keydir, df storage.DataFile, dataSize int64) bool {
+	path := filepath.Join(db.dir, storage.HintName(df.ID))
+	b, err := readFile(db.opts.fs, path)
+	if err != nil {
+		if !errors.Is(err, os.ErrNotExist) {
+			db.opts.Logger.Warn("hint file unreadable; scanning the data file instead", "hint", path, "err", err)
+		}
+		return false
+	}
+	err = format.DecodeHints(b, dataSize, db.opts.MaxKeySize, func(h format.HintEntry) {
+		if h.Flag == format.FlagTombstone {
+			keys.Delete(h.Key)
+		} else {
+			keys.Put(h.Key, keydir.Entry{FileID: df.ID, Offset: h.Offset, Size: uint32(h.RecordSize())})
+		}
+	})
+	if err != nil {
+		db.opts.Logger.Warn("hint file invalid; scanning the data file instead", "hint", path, "err", err)
+		return false
+	}
+	return true
+}
+
+// readFile reads a whole file through fs.
+func readFile(fs vfs.FS, path string) ([]byte, error) {
+	f, err := fs.OpenFile(path, os.O_RDONLY, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	b := make([]byte, fi.Size())
+	if _, err := f.ReadAt(b, 0); err != nil && err != io.EOF {
+		return nil, err
+	}
+	return b, nil
 }
 
 // cutTornTail saves the bytes from off to the end of the active file in a

@@ -1,7 +1,6 @@
 package aetherkv
 
 import (
-	"fmt"
 	"time"
 )
 
@@ -28,10 +27,9 @@ func (db *DB) syncTo(end int64) error {
 	}
 	log := db.mu.log
 	err := log.Flush()
-	flushed := log.Flushed()
+	flushed := db.mu.base + log.Flushed()
 	if err != nil {
-		db.mu.err = fmt.Errorf("aetherkv: writes are refused after a write error (reopen the store once the cause is fixed): %w", err)
-		err = db.mu.err
+		err = db.failLocked("write", err)
 	}
 	db.mu.Unlock()
 	if err != nil {
@@ -44,13 +42,23 @@ func (db *DB) syncTo(end int64) error {
 		// After a failed fsync the kernel may have dropped the dirty pages
 		// and will not report it again: never retry and trust it.
 		db.mu.Lock()
-		db.mu.err = fmt.Errorf("aetherkv: writes are refused after a failed fsync; data written since the last good sync may be lost (reopen the store once the disk is fixed): %w", err)
-		err = db.mu.err
+		err = db.failLocked("fsync", err)
 		db.mu.Unlock()
 		return err
 	}
-	db.synced.Store(flushed)
+	db.advanceSynced(flushed)
 	return nil
+}
+
+// advanceSynced records that everything up to write position pos is
+// durable; it never moves backwards.
+func (db *DB) advanceSynced(pos int64) {
+	for {
+		cur := db.synced.Load()
+		if pos <= cur || db.synced.CompareAndSwap(cur, pos) {
+			return
+		}
+	}
 }
 
 // syncLoop flushes and fsyncs every SyncInterval until Close.

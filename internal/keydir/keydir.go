@@ -26,17 +26,30 @@ func (k *Keydir) Get(key []byte) (Entry, bool) {
 	return e, ok
 }
 
-// Put sets the entry of key, copying the key.
-func (k *Keydir) Put(key []byte, e Entry) {
+// Put sets the entry of key, copying the key, and returns the entry it
+// replaced, if any.
+func (k *Keydir) Put(key []byte, e Entry) (old Entry, replaced bool) {
+	old, replaced = k.m[string(key)]
 	k.m[string(key)] = e
+	return old, replaced
 }
 
-// Delete removes key and reports whether it was present.
-func (k *Keydir) Delete(key []byte) bool {
-	if _, ok := k.m[string(key)]; !ok {
+// Delete removes key and returns the entry it had, if any.
+func (k *Keydir) Delete(key []byte) (old Entry, ok bool) {
+	old, ok = k.m[string(key)]
+	if ok {
+		delete(k.m, string(key))
+	}
+	return old, ok
+}
+
+// CompareAndSwap sets the entry of key to e only if it is still old, and
+// reports whether it did.
+func (k *Keydir) CompareAndSwap(key []byte, old, e Entry) bool {
+	if cur, ok := k.m[string(key)]; !ok || cur != old {
 		return false
 	}
-	delete(k.m, string(key))
+	k.m[string(key)] = e
 	return true
 }
 

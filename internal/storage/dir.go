@@ -17,7 +17,12 @@ import (
 const (
 	ActiveName = "active.log"
 	LockName   = "LOCK"
+	// TempSuffix ends the names of files being written by a merge; they
+	// are renamed into place once complete, and removed at Open if a crash
+	// left them behind.
+	TempSuffix = ".tmp"
 	dataExt    = ".log"
+	hintExt    = ".hint"
 )
 
 // ErrLocked is returned by Lock when another process, or another open DB in
@@ -73,6 +78,11 @@ func ListDataFiles(fs vfs.FS, dir string) ([]DataFile, error) {
 // ClosedName returns the name of closed data file id.
 func ClosedName(id uint32) string {
 	return fmt.Sprintf("%09d%s", id, dataExt)
+}
+
+// HintName returns the name of the hint file of closed data file id.
+func HintName(id uint32) string {
+	return fmt.Sprintf("%09d%s", id, hintExt)
 }
 
 // CreateDir creates dir (mode 0700) if it does not exist, and makes its

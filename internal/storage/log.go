@@ -127,6 +127,22 @@ func (l *Log) ReadAt(p []byte, off int64) error {
 	return readFull(l.f, p, off)
 }
 
+// Seal flushes and fsyncs the log for the last time and hands back its
+// file, still open, for reading. The Log must not be used afterwards.
+func (l *Log) Seal() (vfs.File, error) {
+	if err := l.Flush(); err != nil {
+		return nil, err
+	}
+	if err := l.Sync(); err != nil {
+		return nil, err
+	}
+	l.buf = nil
+	return l.f, nil
+}
+
+// SetPath records that the file was renamed.
+func (l *Log) SetPath(path string) { l.path = path }
+
 // Close flushes, fsyncs and closes the file. The file is closed even when
 // flushing fails.
 func (l *Log) Close() error {

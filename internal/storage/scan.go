@@ -23,12 +23,13 @@ func (e *RecordError) Error() string {
 
 func (e *RecordError) Unwrap() error { return e.Err }
 
-// Scanned is one record read back by a Scanner. Key is only valid until the
-// next call to Next.
+// Scanned is one record read back by a Scanner. Key and Value are only
+// valid until the next call to Next.
 type Scanned struct {
 	Offset int64
 	Header format.Header
 	Key    []byte
+	Value  []byte // only when the Scanner keeps values
 }
 
 // Scanner reads the records of a data file in order, verifying each one's
@@ -43,6 +44,7 @@ type Scanner struct {
 	hdr    [format.HeaderSize]byte
 	rec    Scanned
 	err    error
+	values bool // keep each record's value in rec.Value
 }
 
 // NewScanner returns a scanner over the first size bytes of r. Keys longer
@@ -56,6 +58,10 @@ func NewScanner(r io.ReaderAt, name string, size int64, maxKey int) *Scanner {
 		maxKey: uint32(maxKey),
 	}
 }
+
+// KeepValues makes the scanner keep each record's value, for callers that
+// copy records (merge). By default values are only checksummed.
+func (s *Scanner) KeepValues() { s.values = true }
 
 // Next reads the next record and reports whether there was one. At the end
 // of the file, or at the first bad record, it returns false; Err tells
@@ -103,7 +109,15 @@ func (s *Scanner) readRecord() (format.Header, error) {
 	}
 	crc := format.Checksum(s.hdr[4:])
 	crc = format.UpdateChecksum(crc, s.rec.Key)
-	for left := int(h.ValueSize); left > 0; {
+	s.rec.Value = s.rec.Value[:0]
+	if s.values {
+		s.rec.Value = growTo(s.rec.Value, int(h.ValueSize))
+		if _, err := io.ReadFull(s.r, s.rec.Value); err != nil {
+			return format.Header{}, err
+		}
+		crc = format.UpdateChecksum(crc, s.rec.Value)
+	}
+	for left := int(h.ValueSize) - len(s.rec.Value); left > 0; {
 		b, err := s.r.Peek(min(left, s.r.Size()))
 		if err != nil {
 			return format.Header{}, err

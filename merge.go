@@ -1,0 +1,363 @@
+package aetherkv
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/aether-kv/aether-kv/internal/format"
+	"github.com/aether-kv/aether-kv/internal/keydir"
+	"github.com/aether-kv/aether-kv/internal/storage"
+)
+
+// ErrMergeRunning is returned by Merge when a merge is already running.
+var ErrMergeRunning = errors.New("aetherkv: a merge is already running")
+
+// mergeStats is what Stats reports of merges.
+type mergeStats struct {
+	runs      int64
+	last      time.Time
+	duration  time.Duration
+	reclaimed int64
+}
+
+// Merge compacts the store: it closes the active file, so that everything
+// written before the merge began is included, copies the live records of
+// every closed file into new data files, each with a hint file, and removes
+// the files it replaced. Reads and writes go on while it runs; writers wait
+// only for the switch-over of each batch of moved keys.
+//
+// A crash at any moment of a merge leaves a store that opens with exactly
+// the data it held. Only one merge runs at a time: a second one returns
+// ErrMergeRunning.
+func (db *DB) Merge() error { return db.MergeWithProgress(nil) }
+
+// MergeWithProgress is Merge, calling progress (if not nil) with the bytes
+// of input read so far and the total, from the merging goroutine.
+func (db *DB) MergeWithProgress(progress func(done, total int64)) error {
+	if !db.merging.CompareAndSwap(false, true) {
+		return ErrMergeRunning
+	}
+	defer db.merging.Store(false)
+	start := time.Now()
+	m, err := db.planMerge()
+	if err != nil || m == nil {
+		return err
+	}
+	defer db.wg.Done()
+	m.progress = progress
+	if err := m.run(); err != nil {
+		m.abort()
+		return fmt.Errorf("aetherkv: merge: %w", err)
+	}
+	db.mu.Lock()
+	db.mu.merges.runs++
+	db.mu.merges.last = start
+	db.mu.merges.duration = time.Since(start)
+	db.mu.merges.reclaimed = m.inputBytes - m.outputBytes
+	db.mu.Unlock()
+	db.opts.Logger.Info("merge done", "dir", db.dir, "inputs", len(m.inputs),
+		"read", m.inputBytes, "written", m.outputBytes, "took", time.Since(start))
+	return nil
+}
+
+// mergeInput is a closed data file being merged.
+type mergeInput struct {
+	id  uint32
+	seg *segment
+}
+
+// mergeOutput is the data file a merge is writing, with its hint file.
+type mergeOutput struct {
+	id         uint32
+	dataPath   string // final names; the files are written under name+TempSuffix
+	hintPath   string
+	dataW      *writer
+	hintW      *writer
+	hintCRC    uint32
+	entries    uint64
+	seg        *segment
+}
+
+// move is a key whose record a merge copied, to switch in the key
+// directory if the key still points at the old record.
+type move struct {
+	key      []byte
+	old, new keydir.Entry
+}
+
+type merger struct {
+	db          *DB
+	inputs      []mergeInput
+	nextID      uint32 // next output file id
+	lastID      uint32 // last id reserved for outputs
+	out         *mergeOutput
+	pending     []move
+	buf         []byte
+	progress    func(done, total int64)
+	inputBytes  int64
+	outputBytes int64
+	done        int64
+}
+
+// planMerge rotates the active file and returns a merger over every closed
+// file, or nil if the store is empty. The ids between the old active file
+// and the new one are reserved for the merge's outputs, so that they sort
+// after every input and before every file written during the merge.
+func (db *DB) planMerge() (*merger, error) {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.mu.closed {
+		return nil, ErrClosed
+	}
+	if db.mu.err != nil {
+		return nil, db.mu.err
+	}
+	var total int64
+	for _, s := range db.mu.segs {
+		total += s.size
+	}
+	if total == 0 {
+		return nil, nil
+	}
+	active := db.mu.log.ID()
+	reserve := uint32(len(db.mu.segs)) + 1 // outputs never outnumber inputs
+	if err := db.rotateLocked(active + reserve + 1); err != nil {
+		return nil, err
+	}
+	m := &merger{db: db, nextID: active + 1, lastID: active + reserve}
+	for id, s := range db.mu.segs {
+		if id <= active {
+			m.inputs = append(m.inputs, mergeInput{id: id, seg: s})
+			m.inputBytes += s.size
+		}
+	}
+	slices.SortFunc(m.inputs, func(a, b mergeInput) int { return int(a.id) - int(b.id) })
+	db.wg.Add(1) // Close waits for the merge to stop
+	return m, nil
+}
+
+// run copies the live records of every input, then retires the inputs.
+func (m *merger) run() error {
+	for _, in := range m.inputs {
+		if err := m.copyFile(in); err != nil {
+			return err
+		}
+	}
+	if err := m.finishOutput(); err != nil {
+		return err
+	}
+	return m.retireInputs()
+}
+
+// copyFile copies the records of one input that the key directory still
+// points at. Tombstones are dropped: every file that could hold an older
+// value of their key is an input too, and is removed with them.
+func (m *merger) copyFile(in mergeInput) error {
+	db := m.db
+	s := storage.NewScanner(in.seg.f, in.seg.path, in.seg.size, db.opts.MaxKeySize)
+	s.KeepValues()
+	for s.Next() {
+		select {
+		case <-db.stop:
+			return ErrClosed
+		default:
+		}
+		r := s.Record()
+		size := r.Header.RecordSize()
+		m.done += size
+		if m.progress != nil {
+			m.progress(m.done, m.inputBytes)
+		}
+		if r.Header.Flag == format.FlagTombstone {
+			continue
+		}
+		old := keydir.Entry{FileID: in.id, Offset: r.Offset, Size: uint32(size)}
+		db.mu.RLock()
+		cur, ok := db.mu.keys.Get(r.Key)
+		db.mu.RUnlock()
+		if !ok || cur != old {
+			continue // overwritten or deleted since
+		}
+		if err := m.copyRecord(r, old); err != nil {
+			return err
+		}
+	}
+	return s.Err()
+}
+
+func (m *merger) copyRecord(r *storage.Scanned, old keydir.Entry) error {
+	size := int64(old.Size)
+	if m.out == nil || (m.out.dataW.n > 0 && m.out.dataW.n+size > m.db.opts.MaxFileSize) {
+		if err := m.finishOutput(); err != nil {
+			return err
+		}
+		if err := m.newOutput(); err != nil {
+			return err
+		}
+	}
+	out := m.out
+	off := out.dataW.n
+	m.buf = format.Append(m.buf[:0], r.Header.Timestamp, r.Header.Flag, r.Key, r.Value)
+	if err := out.dataW.write(m.buf); err != nil {
+		return err
+	}
+	m.buf = format.AppendHint(m.buf[:0], format.HintEntry{
+		Timestamp: r.Header.Timestamp, ValueSize: r.Header.ValueSize, Offset: off, Flag: r.Header.Flag, Key: r.Key,
+	})
+	out.hintCRC = format.UpdateChecksum(out.hintCRC, m.buf)
+	out.entries++
+	if err := out.hintW.write(m.buf); err != nil {
+		return err
+	}
+	m.pending = append(m.pending, move{
+		key: slices.Clone(r.Key), old: old,
+		new: keydir.Entry{FileID: out.id, Offset: off, Size: old.Size},
+	})
+	if len(m.pending) >= 4096 {
+		return m.switchPending()
+	}
+	return nil
+}
+
+// switchPending makes the copies written so far readable, then points the
+// key directory at them, for every key that has not changed since it was
+// copied. Writers wait only for this switch, never for the copying.
+func (m *merger) switchPending() error {
+	if err := m.out.dataW.flush(); err != nil {
+		return err
+	}
+	db := m.db
+	db.mu.Lock()
+	m.out.seg.size = m.out.dataW.n
+	for _, mv := range m.pending {
+		if db.mu.keys.CompareAndSwap(mv.key, mv.old, mv.new) {
+			db.accountLocked(mv.old, true, mv.new, true)
+		}
+	}
+	db.mu.Unlock()
+	m.pending = m.pending[:0]
+	return nil
+}
+
+// newOutput creates the next output data file and its hint file under
+// temporary names, and makes the data file readable as a segment.
+func (m *merger) newOutput() error {
+	if m.nextID > m.lastID {
+		return fmt.Errorf("merge output needs more than the %d file ids reserved", m.lastID-m.inputs[len(m.inputs)-1].id)
+	}
+	db := m.db
+	id := m.nextID
+	m.nextID++
+	out := &mergeOutput{
+		id:       id,
+		dataPath: filepath.Join(db.dir, storage.ClosedName(id)),
+		hintPath: filepath.Join(db.dir, storage.HintName(id)),
+	}
+	data, err := createFile(db, out.dataPath+storage.TempSuffix)
+	if err != nil {
+		return err
+	}
+	hint, err := createFile(db, out.hintPath+storage.TempSuffix)
+	if err != nil {
+		data.Close()
+		return err
+	}
+	out.dataW, out.hintW = newWriter(data), newWriter(hint)
+	out.seg = &segment{f: data, path: out.dataPath + storage.TempSuffix}
+	db.mu.Lock()
+	db.mu.segs[id] = out.seg
+	db.mu.Unlock()
+	m.out = out
+	return nil
+}
+
+// finishOutput completes the current output: switches its pending keys,
+// fsyncs it, completes and fsyncs its hint file, and renames both into
+// place. The directory is synced once, before any input is removed.
+func (m *merger) finishOutput() error {
+	out := m.out
+	if out == nil {
+		return nil
+	}
+	if err := m.switchPending(); err != nil {
+		return err
+	}
+	if err := out.dataW.sync(); err != nil {
+		return err
+	}
+	trailer := format.AppendHintTrailer(nil, out.entries, out.dataW.n, out.hintCRC)
+	if err := out.hintW.write(trailer); err != nil {
+		return err
+	}
+	if err := out.hintW.sync(); err != nil {
+		return err
+	}
+	if err := out.hintW.f.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", out.hintPath, err)
+	}
+	fs := m.db.opts.fs
+	if err := fs.Rename(out.dataPath+storage.TempSuffix, out.dataPath); err != nil {
+		return fmt.Errorf("rename merge output: %w", err)
+	}
+	if err := fs.Rename(out.hintPath+storage.TempSuffix, out.hintPath); err != nil {
+		return fmt.Errorf("rename merge hint: %w", err)
+	}
+	m.db.mu.Lock()
+	out.seg.path = out.dataPath
+	m.db.mu.Unlock()
+	m.outputBytes += out.dataW.n
+	m.out = nil
+	return nil
+}
+
+// retireInputs removes the merged files, once the outputs' names are
+// durable. Inputs are removed oldest first: should a crash stop this half
+// way, the files left are the newest inputs, which with the outputs still
+// open with the same data (no deleted key comes back, since every tombstone
+// left is newer than every value it deletes).
+func (m *merger) retireInputs() error {
+	db := m.db
+	fs := db.opts.fs
+	if err := fs.SyncDir(db.dir); err != nil {
+		return fmt.Errorf("sync %s: %w", db.dir, err)
+	}
+	db.syncMu.Lock() // no fsync of a retired file may be in flight
+	db.mu.Lock()
+	for _, in := range m.inputs {
+		delete(db.mu.segs, in.id)
+	}
+	db.mu.Unlock()
+	db.syncMu.Unlock()
+	for _, in := range m.inputs {
+		in.seg.f.Close()
+		hint := filepath.Join(db.dir, storage.HintName(in.id))
+		if err := fs.Remove(hint); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("remove %s: %w", hint, err)
+		}
+		if err := fs.Remove(in.seg.path); err != nil {
+			return fmt.Errorf("remove %s: %w", in.seg.path, err)
+		}
+	}
+	if err := fs.SyncDir(db.dir); err != nil {
+		return fmt.Errorf("sync %s: %w", db.dir, err)
+	}
+	return nil
+}
+
+// abort leaves a failed merge in a state that is consistent in memory and
+// on disk: it tries to complete the current output (so that the keys
+// already switched to it stay readable after a restart too); the inputs
+// are kept. An output that cannot be completed keeps serving reads, and is
+// removed at the next Open, where its data is found in the inputs.
+func (m *merger) abort() {
+	if m.out == nil {
+		return
+	}
+	if err := m.finishOutput(); err != nil {
+		m.db.opts.Logger.Error("merge: cannot complete an output after a failure", "file", m.out.dataPath, "err", err)
+	}
+}

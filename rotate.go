@@ -1,0 +1,49 @@
+package aetherkv
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"github.com/aether-kv/aether-kv/internal/storage"
+)
+
+// rotateLocked closes the active file for good, renames it to its numbered
+// name, and opens a new active file with id next. The caller holds db.mu.
+//
+// Crash safety: the old file is fsynced before it is renamed, and the
+// directory is synced after the rename and after the new file's creation.
+// A crash between the steps leaves either the old active.log, or its
+// numbered copy and no active.log (Open then starts a new one): both open
+// with the same data.
+func (db *DB) rotateLocked(next uint32) error {
+	old := db.mu.log
+	f, err := old.Seal()
+	if err != nil {
+		return db.failLocked("rotation", err)
+	}
+	closedPath := filepath.Join(db.dir, storage.ClosedName(old.ID()))
+	fs := db.opts.fs
+	if err := fs.Rename(old.Path(), closedPath); err != nil {
+		return db.failLocked("rotation", fmt.Errorf("rename %s: %w", old.Path(), err))
+	}
+	old.SetPath(closedPath)
+	seg := db.mu.segs[old.ID()]
+	seg.f, seg.path = f, closedPath
+	db.mu.base += old.Size()
+	db.advanceSynced(db.mu.base) // Seal fsynced everything written so far
+	if err := fs.SyncDir(db.dir); err != nil {
+		return db.failLocked("rotation", fmt.Errorf("sync %s: %w", db.dir, err))
+	}
+	activePath := filepath.Join(db.dir, storage.ActiveName)
+	log, err := storage.OpenLog(fs, activePath, next, db.opts.BatchSize)
+	if err != nil {
+		return db.failLocked("rotation", err)
+	}
+	if err := fs.SyncDir(db.dir); err != nil {
+		log.Close()
+		return db.failLocked("rotation", fmt.Errorf("sync %s: %w", db.dir, err))
+	}
+	db.mu.log = log
+	db.mu.segs[next] = &segment{path: activePath}
+	return nil
+}

@@ -1,0 +1,79 @@
+package aetherkv
+
+import (
+	"errors"
+	"time"
+)
+
+// Stats describes a store at one moment.
+type Stats struct {
+	Keys      int   // live keys
+	LiveBytes int64 // bytes of the records that hold the live keys' values
+	DeadBytes int64 // bytes a merge would reclaim: old values, tombstones
+	DataBytes int64 // bytes of all data files, buffered writes included
+	DataFiles int   // data files, the active one included
+
+	Merges             int64         // merges completed since Open
+	MergeRunning       bool          // a merge is running now
+	LastMerge          time.Time     // when the last completed merge started; zero if none
+	LastMergeDuration  time.Duration // how long it took
+	LastMergeReclaimed int64         // bytes it reclaimed: its input minus its output
+}
+
+// Stats returns the store's figures.
+func (db *DB) Stats() Stats {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	st := Stats{
+		Keys:               db.mu.keys.Len(),
+		DataFiles:          len(db.mu.segs),
+		Merges:             db.mu.merges.runs,
+		MergeRunning:       db.merging.Load(),
+		LastMerge:          db.mu.merges.last,
+		LastMergeDuration:  db.mu.merges.duration,
+		LastMergeReclaimed: db.mu.merges.reclaimed,
+	}
+	for _, s := range db.mu.segs {
+		st.LiveBytes += s.live
+		st.DataBytes += s.size
+	}
+	st.DeadBytes = st.DataBytes - st.LiveBytes
+	return st
+}
+
+// needsMerge reports whether a closed data file's dead bytes have passed
+// Options.MergeRatio.
+func (db *DB) needsMerge() bool {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	if db.mu.closed || db.mu.err != nil {
+		return false
+	}
+	for id, s := range db.mu.segs {
+		if id != db.mu.log.ID() && s.size > 0 && float64(s.dead()) >= db.opts.MergeRatio*float64(s.size) {
+			return true
+		}
+	}
+	return false
+}
+
+// mergeLoop starts a merge whenever needsMerge says so, until Close.
+func (db *DB) mergeLoop() {
+	defer db.wg.Done()
+	t := time.NewTicker(db.opts.mergeCheck)
+	defer t.Stop()
+	for {
+		select {
+		case <-db.stop:
+			return
+		case <-t.C:
+			if !db.needsMerge() {
+				continue
+			}
+			err := db.Merge()
+			if err != nil && !errors.Is(err, ErrMergeRunning) && !errors.Is(err, ErrClosed) {
+				db.opts.Logger.Error("automatic merge failed", "dir", db.dir, "err", err)
+			}
+		}
+	}
+}

@@ -1,0 +1,55 @@
+package aetherkv
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+
+	"github.com/aether-kv/aether-kv/internal/vfs"
+)
+
+// writer writes a new file through a buffer and counts what it wrote.
+type writer struct {
+	f vfs.File
+	w *bufio.Writer
+	n int64
+}
+
+func newWriter(f vfs.File) *writer {
+	return &writer{f: f, w: bufio.NewWriterSize(f, 256<<10)}
+}
+
+func (w *writer) write(b []byte) error {
+	n, err := w.w.Write(b)
+	w.n += int64(n)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", w.f.Name(), err)
+	}
+	return nil
+}
+
+func (w *writer) flush() error {
+	if err := w.w.Flush(); err != nil {
+		return fmt.Errorf("write %s: %w", w.f.Name(), err)
+	}
+	return nil
+}
+
+func (w *writer) sync() error {
+	if err := w.flush(); err != nil {
+		return err
+	}
+	if err := w.f.Sync(); err != nil {
+		return fmt.Errorf("fsync %s: %w", w.f.Name(), err)
+	}
+	return nil
+}
+
+// createFile creates a new file (mode 0600) that must not exist yet.
+func createFile(db *DB, path string) (vfs.File, error) {
+	f, err := db.opts.fs.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("create %s: %w", path, err)
+	}
+	return f, nil
+}
