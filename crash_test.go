@@ -2,6 +2,7 @@ package aetherkv
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
@@ -45,10 +46,7 @@ func crashOps(seed uint64) func() (key string, value []byte) {
 			return key, nil
 		}
 		v := fmt.Appendf(nil, "s%d-i%d-", seed, i)
-		for range r.IntN(600) {
-			v = append(v, byte('a'+r.IntN(26)))
-		}
-		return key, v
+		return key, append(v, bytes.Repeat([]byte{byte('a' + r.IntN(26))}, r.IntN(600))...)
 	}
 }
 
@@ -61,11 +59,24 @@ func crashChild(spec string) int {
 		fmt.Fprintln(os.Stderr, "bad spec:", err)
 		return 2
 	}
-	opts := &Options{SyncEveryWrite: mode == "always", BatchSize: 1024}
+	opts := &Options{SyncEveryWrite: mode != "buffered", BatchSize: 1024}
+	if mode == "merge" {
+		opts.MaxFileSize, opts.MergeRatio = 32<<10, -1
+	}
 	db, err := Open(dir, opts)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "open:", err)
 		return 1
+	}
+	if mode == "merge" {
+		go func() { // merge without pause, so that kills land at every step of it
+			for {
+				if err := db.Merge(); err != nil {
+					fmt.Fprintln(os.Stderr, "merge:", err)
+					os.Exit(1)
+				}
+			}
+		}()
 	}
 	out := bufio.NewWriter(os.Stdout)
 	fmt.Fprintln(out, "ready")
@@ -96,7 +107,7 @@ func TestCrash(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kill -9 crash test skipped in -short mode")
 	}
-	for _, mode := range []string{"always", "buffered"} {
+	for _, mode := range []string{"always", "buffered", "merge"} {
 		t.Run(mode, func(t *testing.T) {
 			dir := t.TempDir()
 			state := map[string]string{} // what the store held after the last reopen
@@ -110,7 +121,7 @@ func TestCrash(t *testing.T) {
 				}
 				got := readAll(t, db)
 				db.Close()
-				k, ok := matchPrefix(state, got, seed, acked, mode == "always")
+				k, ok := matchPrefix(state, got, seed, acked, mode != "buffered")
 				if !ok {
 					t.Fatalf("point %d (seed %d, %d acked): the store matches no prefix of the writes it was sent that keeps every durable one", point, seed, acked)
 				}
