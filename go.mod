@@ -2,14 +2,16 @@ module github.com/aether-kv/aether-kv
 
 go 1.26.0
 
-require golang.org/x/sys v0.50.0
+require (
+	github.com/ergochat/readline v0.1.3
+	github.com/spf13/cobra v1.10.2
+	go.yaml.in/yaml/v3 v3.0.6
+	golang.org/x/sys v0.50.0
+	golang.org/x/term v0.48.0
+)
 
 require (
-	github.com/ergochat/readline v0.1.3 // indirect
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect
-	github.com/spf13/cobra v1.10.2 // indirect
 	github.com/spf13/pflag v1.0.9 // indirect
-	go.yaml.in/yaml/v3 v3.0.6 // indirect
-	golang.org/x/term v0.48.0 // indirect
 	golang.org/x/text v0.9.0 // indirect
 )
