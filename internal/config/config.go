@@ -29,6 +29,8 @@ type Config struct {
 	SyncInterval time.Duration // SYNC_INTERVAL in seconds (may be fractional, e.g. 0.5); 0 means fsync before acknowledging every write
 	MaxKeySize   int           // MAX_KEY_SIZE bytes, 1..aetherkv.MaxKeySizeLimit
 	MaxValueSize int           // MAX_VALUE_SIZE bytes, 1..aetherkv.MaxValueSizeLimit
+	MaxFileSize  int64         // MAX_FILE_SIZE bytes, 1..aetherkv.MaxFileSizeLimit
+	MergeRatio   float64       // MERGE_RATIO, dead fraction of a closed file that starts a merge; 0 turns automatic merges off
 	Source       string        // the file read, or "embedded default"
 }
 
@@ -40,10 +42,12 @@ const (
 	keySyncInterval = "SYNC_INTERVAL"
 	keyMaxKeySize   = "MAX_KEY_SIZE"
 	keyMaxValueSize = "MAX_VALUE_SIZE"
+	keyMaxFileSize  = "MAX_FILE_SIZE"
+	keyMergeRatio   = "MERGE_RATIO"
 )
 
 // keys lists every setting in the order they are validated and reported.
-var keys = []string{keyDataDir, keyHeaderSize, keyBatchSize, keySyncInterval, keyMaxKeySize, keyMaxValueSize}
+var keys = []string{keyDataDir, keyHeaderSize, keyBatchSize, keySyncInterval, keyMaxKeySize, keyMaxValueSize, keyMaxFileSize, keyMergeRatio}
 
 // defaults are the values of settings absent from the file and the
 // environment; they match the embedded template.
@@ -54,6 +58,8 @@ var defaults = map[string]string{
 	keySyncInterval: "5",
 	keyMaxKeySize:   "65536",
 	keyMaxValueSize: "67108864",
+	keyMaxFileSize:  "268435456",
+	keyMergeRatio:   "0.5",
 }
 
 // fileValues is the shape of the file, decoded with KnownFields so that an
@@ -65,6 +71,8 @@ type fileValues struct {
 	SyncInterval string `yaml:"SYNC_INTERVAL"`
 	MaxKeySize   string `yaml:"MAX_KEY_SIZE"`
 	MaxValueSize string `yaml:"MAX_VALUE_SIZE"`
+	MaxFileSize  string `yaml:"MAX_FILE_SIZE"`
+	MergeRatio   string `yaml:"MERGE_RATIO"`
 }
 
 // setting is the raw text of one setting and where it came from.
@@ -170,6 +178,8 @@ func parse(src string, data []byte, getenv func(string) (string, bool)) (map[str
 		keySyncInterval: fv.SyncInterval,
 		keyMaxKeySize:   fv.MaxKeySize,
 		keyMaxValueSize: fv.MaxValueSize,
+		keyMaxFileSize:  fv.MaxFileSize,
+		keyMergeRatio:   fv.MergeRatio,
 	}
 	for k, line := range seen {
 		settings[k] = setting{value: values[k], origin: fmt.Sprintf("set in %s line %d", src, line)}
@@ -178,13 +188,20 @@ func parse(src string, data []byte, getenv func(string) (string, bool)) (map[str
 }
 
 // Options converts the configuration into options for aetherkv.Open:
-// SyncInterval 0 becomes SyncEveryWrite=true.
+// SyncInterval 0 becomes SyncEveryWrite=true, and MergeRatio 0 turns
+// automatic merges off.
 func (c *Config) Options() *aetherkv.Options {
+	ratio := c.MergeRatio
+	if ratio == 0 {
+		ratio = -1
+	}
 	return &aetherkv.Options{
 		BatchSize:      c.BatchSize,
 		SyncInterval:   c.SyncInterval,
 		SyncEveryWrite: c.SyncInterval == 0,
 		MaxKeySize:     c.MaxKeySize,
 		MaxValueSize:   c.MaxValueSize,
+		MaxFileSize:    c.MaxFileSize,
+		MergeRatio:     ratio,
 	}
 }

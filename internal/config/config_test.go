@@ -55,6 +55,8 @@ func TestLoadDefaults(t *testing.T) {
 				SyncInterval: aetherkv.DefaultSyncInterval,
 				MaxKeySize:   aetherkv.DefaultMaxKeySize,
 				MaxValueSize: aetherkv.DefaultMaxValueSize,
+				MaxFileSize:  aetherkv.DefaultMaxFileSize,
+				MergeRatio:   aetherkv.DefaultMergeRatio,
 				Source:       "embedded default",
 			}
 			if *c != want {
@@ -91,6 +93,8 @@ func TestTemplate(t *testing.T) {
 		"SYNC_INTERVAL: ${SYNC_INTERVAL:-5}",
 		"MAX_KEY_SIZE: ${MAX_KEY_SIZE:-65536}",
 		"MAX_VALUE_SIZE: ${MAX_VALUE_SIZE:-67108864}",
+		"MAX_FILE_SIZE: ${MAX_FILE_SIZE:-268435456}",
+		"MERGE_RATIO: ${MERGE_RATIO:-0.5}",
 	}
 	var got []string
 	for line := range strings.Lines(string(tmpl)) {
@@ -238,6 +242,11 @@ func TestLoadInvalidValues(t *testing.T) {
 		{"max key size above limit", "", map[string]string{"MAX_KEY_SIZE": "16777217"}, "MAX_KEY_SIZE", `"16777217"`},
 		{"max value size zero", "", map[string]string{"MAX_VALUE_SIZE": "0"}, "MAX_VALUE_SIZE", `"0"`},
 		{"max value size above limit", "", map[string]string{"MAX_VALUE_SIZE": "1073741825"}, "MAX_VALUE_SIZE", `"1073741825"`},
+		{"max file size zero", "", map[string]string{"MAX_FILE_SIZE": "0"}, "MAX_FILE_SIZE", `"0"`},
+		{"max file size not a number", "", map[string]string{"MAX_FILE_SIZE": "1GB"}, "MAX_FILE_SIZE", `"1GB"`},
+		{"merge ratio above one", "", map[string]string{"MERGE_RATIO": "1.5"}, "MERGE_RATIO", `"1.5"`},
+		{"merge ratio negative", "", map[string]string{"MERGE_RATIO": "-0.1"}, "MERGE_RATIO", `"-0.1"`},
+		{"merge ratio NaN", "", map[string]string{"MERGE_RATIO": "NaN"}, "MERGE_RATIO", `"NaN"`},
 		{"data dir empty", `DATA_DIR: ""`, nil, "DATA_DIR", `""`},
 		{"data dir null", "DATA_DIR: ~", nil, "DATA_DIR", `""`},
 		{"data dir is a regular file", "", map[string]string{"DATA_DIR": regular}, "DATA_DIR", `"` + regular + `"`},
@@ -486,5 +495,19 @@ func TestLoadedOptionsValidate(t *testing.T) {
 	}
 	if !o.SyncEveryWrite {
 		t.Errorf("Options() SyncEveryWrite = false, want true")
+	}
+}
+
+func TestMergeRatioZeroTurnsAutoMergeOff(t *testing.T) {
+	c, err := Load("", env(map[string]string{"DATA_DIR": t.TempDir(), "MERGE_RATIO": "0", "MAX_FILE_SIZE": "1048576"}))
+	if err != nil {
+		t.Fatalf("Load() error = %v", err)
+	}
+	o := c.Options()
+	if o.MergeRatio >= 0 || o.MaxFileSize != 1<<20 {
+		t.Errorf("Options() MergeRatio = %v, MaxFileSize = %d; want negative (off) and 1048576", o.MergeRatio, o.MaxFileSize)
+	}
+	if err := o.Validate(); err != nil {
+		t.Errorf("Options().Validate() = %v, want nil", err)
 	}
 }

@@ -66,6 +66,11 @@ func resolve(settings map[string]setting) (*Config, error) {
 		fmt.Sprintf("an integer number of bytes from 1 to %d", aetherkv.MaxKeySizeLimit), &c.MaxKeySize))
 	check(parseInt(keyMaxValueSize, settings[keyMaxValueSize], 1, aetherkv.MaxValueSizeLimit,
 		fmt.Sprintf("an integer number of bytes from 1 to %d", aetherkv.MaxValueSizeLimit), &c.MaxValueSize))
+	var fileSize int
+	check(parseInt(keyMaxFileSize, settings[keyMaxFileSize], 1, aetherkv.MaxFileSizeLimit,
+		fmt.Sprintf("an integer number of bytes from 1 to %d", int64(aetherkv.MaxFileSizeLimit)), &fileSize))
+	c.MaxFileSize = int64(fileSize)
+	check(parseRatio(settings[keyMergeRatio], &c.MergeRatio))
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
@@ -79,6 +84,16 @@ func parseInt(key string, s setting, lo, hi int, want string, dst *int) error {
 		return badValue(key, s, want, nil)
 	}
 	*dst = int(n)
+	return nil
+}
+
+// parseRatio sets *dst to the fraction in s, from 0 to 1.
+func parseRatio(s setting, dst *float64) error {
+	f, err := strconv.ParseFloat(strings.TrimSpace(s.value), 64)
+	if err != nil || !(f >= 0 && f <= 1) {
+		return badValue(keyMergeRatio, s, "a fraction from 0 to 1 such as 0.5; 0 turns automatic merges off", nil)
+	}
+	*dst = f
 	return nil
 }
 
