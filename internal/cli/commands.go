@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	aetherkv "github.com/aether-kv/aether-kv"
 )
@@ -25,6 +26,8 @@ func newCommands() []command {
 		{name: "PUT", usage: "PUT <key> <value>", help: "store value under key", nargs: 2, run: (*Shell).put},
 		{name: "GET", usage: "GET <key>", help: "print the value of key", nargs: 1, run: (*Shell).get},
 		{name: "DELETE", usage: "DELETE <key>", help: "delete key", nargs: 1, run: (*Shell).delete},
+		{name: "MERGE", usage: "MERGE", help: "compact the data files now", nargs: 0, run: (*Shell).merge},
+		{name: "STATS", usage: "STATS", help: "print keys, bytes, files and merges on one line", nargs: 0, run: (*Shell).stats},
 		{name: "HELP", usage: "HELP", help: "list the commands", nargs: 0, run: (*Shell).help},
 		{name: "EXIT", usage: "EXIT", help: "leave the shell", nargs: 0, run: (*Shell).exit},
 		{name: "QUIT", usage: "QUIT", help: "leave the shell", nargs: 0, run: (*Shell).exit},
@@ -82,6 +85,31 @@ func (s *Shell) delete(args []string) bool {
 	}
 	s.reply("OK")
 	return false
+}
+
+func (s *Shell) merge([]string) bool {
+	if err := s.store.Merge(); err != nil {
+		s.replyError(err)
+		return false
+	}
+	s.reply("OK")
+	return false
+}
+
+func (s *Shell) stats([]string) bool {
+	s.reply(FormatStats(s.store.Stats()))
+	return false
+}
+
+// FormatStats renders stats as one line of name=value pairs.
+func FormatStats(st aetherkv.Stats) string {
+	last := "never"
+	if !st.LastMerge.IsZero() {
+		last = st.LastMerge.UTC().Format(time.RFC3339)
+	}
+	return fmt.Sprintf("keys=%d live_bytes=%d dead_bytes=%d data_bytes=%d data_files=%d merges=%d merge_running=%t last_merge=%s last_merge_duration=%s last_merge_reclaimed_bytes=%d",
+		st.Keys, st.LiveBytes, st.DeadBytes, st.DataBytes, st.DataFiles, st.Merges, st.MergeRunning,
+		last, st.LastMergeDuration.Round(time.Microsecond), st.LastMergeReclaimed)
 }
 
 func (s *Shell) help([]string) bool {

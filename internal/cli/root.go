@@ -61,7 +61,7 @@ shell (see "aether-kv shell --help").`,
 	flags := root.PersistentFlags()
 	flags.StringVar(&p.flags.configFile, "config", "", "read the configuration from `FILE` instead of the built-in template")
 	flags.StringVar(&p.flags.dataDir, "data-dir", "", "keep the data in `DIR` (overrides DATA_DIR)")
-	root.AddCommand(newShellCommand(p))
+	root.AddCommand(newShellCommand(p), newMergeCommand(p), newStatsCommand(p))
 	return root
 }
 

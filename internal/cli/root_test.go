@@ -159,3 +159,27 @@ func TestRootCanceled(t *testing.T) {
 		t.Errorf("aether-kv with a canceled context = %d, stderr %q; want %d", code, stderr, ExitOK)
 	}
 }
+
+func TestRootMergeAndStats(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"MAX_FILE_SIZE": "4096", "MERGE_RATIO": "0"}
+	var input strings.Builder
+	for i := range 300 {
+		input.WriteString("PUT key" + string(rune('a'+i%5)) + " value-" + strings.Repeat("x", i%50) + "\n")
+	}
+	if code, _, stderr := runCommand(t, context.Background(), env, input.String(), "--data-dir", dir); code != ExitOK {
+		t.Fatalf("loading: exit %d, %s", code, stderr)
+	}
+	code, stdout, stderr := runCommand(t, context.Background(), env, "", "merge", "--data-dir", dir)
+	if code != ExitOK || !strings.Contains(stdout, "merged "+dir+": 5 keys") {
+		t.Fatalf("aether-kv merge = %d, stdout %q, stderr %q; want a summary naming 5 keys", code, stdout, stderr)
+	}
+	code, stdout, _ = runCommand(t, context.Background(), env, "", "stats", "--data-dir", dir)
+	if code != ExitOK || !strings.HasPrefix(stdout, "keys=5 ") || !strings.Contains(stdout, " dead_bytes=0 ") {
+		t.Fatalf("aether-kv stats = %d, %q; want keys=5 and no dead bytes after the merge", code, stdout)
+	}
+	code, stdout, _ = runCommand(t, context.Background(), env, "GET keya\n", "--data-dir", dir)
+	if code != ExitOK || !strings.HasPrefix(stdout, "value-") {
+		t.Fatalf("GET after merge = %d, %q", code, stdout)
+	}
+}

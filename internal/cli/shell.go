@@ -46,6 +46,8 @@ type Store interface {
 	Get(key []byte) ([]byte, error)
 	Put(key, value []byte) error
 	Delete(key []byte) error
+	Merge() error
+	Stats() aetherkv.Stats
 }
 
 var _ Store = (*aetherkv.DB)(nil)

@@ -21,6 +21,8 @@ type fakeStore struct {
 	mu   sync.Mutex
 	data map[string]string
 	fail map[string]bool
+	// merges counts Merge calls.
+	merges int
 }
 
 var errFake = errors.New("fake: disk on fire")
@@ -50,6 +52,19 @@ func (f *fakeStore) Put(key, value []byte) error {
 	}
 	f.data[string(key)] = string(value)
 	return nil
+}
+
+func (f *fakeStore) Merge() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.merges++
+	return nil
+}
+
+func (f *fakeStore) Stats() aetherkv.Stats {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return aetherkv.Stats{Keys: len(f.data), Merges: int64(f.merges)}
 }
 
 func (f *fakeStore) Delete(key []byte) error {
@@ -100,6 +115,8 @@ func TestShellSessions(t *testing.T) {
 		{"empty input", "", ""},
 		{"missing key", "GET nope\nDELETE nope\n", "Error: key not found\nError: key not found\n"},
 		{"overwrite", "PUT k 1\nPUT k 2\nGET k\n", "OK\nOK\n2\n"},
+		{"merge then stats", "PUT k v\nmerge\nSTATS\n", "OK\nOK\n" +
+			"keys=1 live_bytes=0 dead_bytes=0 data_bytes=0 data_files=0 merges=1 merge_running=false last_merge=never last_merge_duration=0s last_merge_reclaimed_bytes=0\n"},
 		{"store error", "GET broken\nPUT broken v\nDELETE broken\n",
 			strings.Repeat("Error: fake: disk on fire\n", 3)},
 		{"quoted value printed quoted", `PUT k "a\nb"` + "\nGET k\n", "OK\n\"a\\nb\"\n"},
@@ -131,7 +148,7 @@ func TestShellSessions(t *testing.T) {
 
 func TestShellHelp(t *testing.T) {
 	got := runSession(t, "help\n")
-	for _, usage := range []string{"PUT <key> <value>", "GET <key>", "DELETE <key>", "EXIT", "QUIT", "HELP"} {
+	for _, usage := range []string{"PUT <key> <value>", "GET <key>", "DELETE <key>", "MERGE", "STATS", "EXIT", "QUIT", "HELP"} {
 		if !strings.Contains(got, "\n  "+usage+" ") {
 			t.Errorf("HELP output %q does not list %q", got, usage)
 		}
