@@ -72,14 +72,14 @@ type mergeInput struct {
 
 // mergeOutput is the data file a merge is writing, with its hint file.
 type mergeOutput struct {
-	id         uint32
-	dataPath   string // final names; the files are written under name+TempSuffix
-	hintPath   string
-	dataW      *writer
-	hintW      *writer
-	hintCRC    uint32
-	entries    uint64
-	seg        *segment
+	id       uint32
+	dataPath string // final names; the files are written under name+TempSuffix
+	hintPath string
+	dataW    *writer
+	hintW    *writer
+	hintCRC  uint32
+	entries  uint64
+	seg      *segment
 }
 
 // move is a key whose record a merge copied, to switch in the key
