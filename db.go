@@ -39,6 +39,7 @@ type DB struct {
 	merging atomic.Bool // a merge is running
 
 	stop chan struct{}  // closed by Close to stop the background loops
+	kick chan struct{}  // asks the sync loop to sync now: many bytes are unsynced
 	wg   sync.WaitGroup // the background loops and merges
 }
 
@@ -63,7 +64,7 @@ func Open(dir string, opts *Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("aetherkv: open: %w", err)
 	}
-	db := &DB{dir: dir, opts: o, lock: lock, stop: make(chan struct{})}
+	db := &DB{dir: dir, opts: o, lock: lock, stop: make(chan struct{}), kick: make(chan struct{}, 1)}
 	if err := db.load(); err != nil {
 		lock.Close()
 		return nil, fmt.Errorf("aetherkv: open %s: %w", dir, err)
@@ -190,8 +191,20 @@ func (db *DB) writeLocked(key, value []byte, flag byte) (end int64, err error) {
 		old, ok := db.mu.keys.Put(key, e)
 		db.accountLocked(old, ok, e, true)
 	}
-	return db.mu.base + off + int64(size), nil
+	end = db.mu.base + off + int64(size)
+	if end-db.synced.Load() > unsyncedLimit {
+		select {
+		case db.kick <- struct{}{}:
+		default:
+		}
+	}
+	return end, nil
 }
+
+// unsyncedLimit is how many written but unsynced bytes make the sync loop
+// sync before its interval is up. It bounds the fsync that a rotation does
+// while writers wait, and what a power loss can take at high write rates.
+const unsyncedLimit = 8 << 20
 
 // failLocked makes err sticky: every later write returns it. Reads go on.
 func (db *DB) failLocked(op string, err error) error {

@@ -85,8 +85,8 @@ type mergeOutput struct {
 // move is a key whose record a merge copied, to switch in the key
 // directory if the key still points at the old record.
 type move struct {
-	key      []byte
-	old, new keydir.Entry
+	keyStart, keyEnd int // the key, in merger.movedKeys
+	old, new         keydir.Entry
 }
 
 type merger struct {
@@ -96,6 +96,9 @@ type merger struct {
 	lastID      uint32 // last id reserved for outputs
 	out         *mergeOutput
 	pending     []move
+	movedKeys   []byte      // keys of pending moves
+	batch       []candidate // records waiting for the liveness check
+	arena       []byte      // the batch's records, encoded
 	buf         []byte
 	progress    func(done, total int64)
 	inputBytes  int64
@@ -155,7 +158,9 @@ func (m *merger) run() error {
 
 // copyFile copies the records of one input that the key directory still
 // points at. Tombstones are dropped: every file that could hold an older
-// value of their key is an input too, and is removed with them.
+// value of their key is an input too, and is removed with them. Records are
+// checked against the key directory in batches, so that the merge takes
+// the read lock once per batch rather than once per record.
 func (m *merger) copyFile(in mergeInput) error {
 	db := m.db
 	s := storage.NewScanner(in.seg.f, in.seg.path, in.seg.size, db.opts.MaxKeySize)
@@ -175,22 +180,66 @@ func (m *merger) copyFile(in mergeInput) error {
 		if r.Header.Flag == format.FlagTombstone {
 			continue
 		}
-		old := keydir.Entry{FileID: in.id, Offset: r.Offset, Size: uint32(size)}
-		db.mu.RLock()
-		cur, ok := db.mu.keys.Get(r.Key)
-		db.mu.RUnlock()
-		if !ok || cur != old {
-			continue // overwritten or deleted since
-		}
-		if err := m.copyRecord(r, old); err != nil {
-			return err
+		start := len(m.arena)
+		m.arena = format.Append(m.arena, r.Header.Timestamp, r.Header.Flag, r.Key, r.Value)
+		m.batch = append(m.batch, candidate{
+			old:   keydir.Entry{FileID: in.id, Offset: r.Offset, Size: uint32(size)},
+			hdr:   r.Header,
+			start: start,
+		})
+		if len(m.batch) >= 256 || len(m.arena) >= 1<<20 {
+			if err := m.copyBatch(); err != nil {
+				return err
+			}
 		}
 	}
-	return s.Err()
+	if err := s.Err(); err != nil {
+		return err
+	}
+	return m.copyBatch()
 }
 
-func (m *merger) copyRecord(r *storage.Scanned, old keydir.Entry) error {
-	size := int64(old.Size)
+// candidate is a record read from an input, encoded in merger.arena, that
+// is copied if the key directory still points at it.
+type candidate struct {
+	old   keydir.Entry
+	hdr   format.Header
+	start int // offset of the encoded record in the arena
+	live  bool
+}
+
+func (c *candidate) record(arena []byte) (rec, key []byte) {
+	rec = arena[c.start : c.start+int(c.old.Size)]
+	return rec, rec[format.HeaderSize : format.HeaderSize+int(c.hdr.KeySize)]
+}
+
+// copyBatch copies the candidates that are still live.
+func (m *merger) copyBatch() error {
+	db := m.db
+	db.mu.RLock()
+	for i := range m.batch {
+		c := &m.batch[i]
+		_, key := c.record(m.arena)
+		cur, ok := db.mu.keys.Get(key)
+		c.live = ok && cur == c.old // else overwritten or deleted since
+	}
+	db.mu.RUnlock()
+	for i := range m.batch {
+		if c := &m.batch[i]; c.live {
+			rec, key := c.record(m.arena)
+			if err := m.copyRecord(rec, key, c.hdr, c.old); err != nil {
+				return err
+			}
+		}
+	}
+	m.batch, m.arena = m.batch[:0], m.arena[:0]
+	return nil
+}
+
+// copyRecord appends an encoded record to the current output, and its
+// entry to the output's hint file.
+func (m *merger) copyRecord(rec, key []byte, h format.Header, old keydir.Entry) error {
+	size := int64(len(rec))
 	if m.out == nil || (m.out.dataW.n > 0 && m.out.dataW.n+size > m.db.opts.MaxFileSize) {
 		if err := m.finishOutput(); err != nil {
 			return err
@@ -201,23 +250,24 @@ func (m *merger) copyRecord(r *storage.Scanned, old keydir.Entry) error {
 	}
 	out := m.out
 	off := out.dataW.n
-	m.buf = format.Append(m.buf[:0], r.Header.Timestamp, r.Header.Flag, r.Key, r.Value)
-	if err := out.dataW.write(m.buf); err != nil {
+	if err := out.dataW.write(rec); err != nil {
 		return err
 	}
 	m.buf = format.AppendHint(m.buf[:0], format.HintEntry{
-		Timestamp: r.Header.Timestamp, ValueSize: r.Header.ValueSize, Offset: off, Flag: r.Header.Flag, Key: r.Key,
+		Timestamp: h.Timestamp, ValueSize: h.ValueSize, Offset: off, Flag: h.Flag, Key: key,
 	})
 	out.hintCRC = format.UpdateChecksum(out.hintCRC, m.buf)
 	out.entries++
 	if err := out.hintW.write(m.buf); err != nil {
 		return err
 	}
+	keyStart := len(m.movedKeys)
+	m.movedKeys = append(m.movedKeys, key...)
 	m.pending = append(m.pending, move{
-		key: slices.Clone(r.Key), old: old,
+		keyStart: keyStart, keyEnd: len(m.movedKeys), old: old,
 		new: keydir.Entry{FileID: out.id, Offset: off, Size: old.Size},
 	})
-	if len(m.pending) >= 4096 {
+	if len(m.pending) >= 1024 {
 		return m.switchPending()
 	}
 	return nil
@@ -234,12 +284,12 @@ func (m *merger) switchPending() error {
 	db.mu.Lock()
 	m.out.seg.size = m.out.dataW.n
 	for _, mv := range m.pending {
-		if db.mu.keys.CompareAndSwap(mv.key, mv.old, mv.new) {
+		if db.mu.keys.CompareAndSwap(m.movedKeys[mv.keyStart:mv.keyEnd], mv.old, mv.new) {
 			db.accountLocked(mv.old, true, mv.new, true)
 		}
 	}
 	db.mu.Unlock()
-	m.pending = m.pending[:0]
+	m.pending, m.movedKeys = m.pending[:0], m.movedKeys[:0]
 	return nil
 }
 

@@ -61,7 +61,8 @@ func (db *DB) advanceSynced(pos int64) {
 	}
 }
 
-// syncLoop flushes and fsyncs every SyncInterval until Close.
+// syncLoop flushes and fsyncs every SyncInterval, and whenever writers
+// report more than unsyncedLimit unsynced bytes, until Close.
 func (db *DB) syncLoop() {
 	defer db.wg.Done()
 	t := time.NewTicker(db.opts.SyncInterval)
@@ -71,9 +72,10 @@ func (db *DB) syncLoop() {
 		case <-db.stop:
 			return
 		case <-t.C:
-			if err := db.Sync(); err != nil && err != ErrClosed {
-				db.opts.Logger.Error("background sync failed", "dir", db.dir, "err", err)
-			}
+		case <-db.kick:
+		}
+		if err := db.Sync(); err != nil && err != ErrClosed {
+			db.opts.Logger.Error("background sync failed", "dir", db.dir, "err", err)
 		}
 	}
 }

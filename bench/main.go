@@ -1,0 +1,47 @@
+// Command bench measures Aether KV on workloads that unit benchmarks cannot
+// hold: millions of keys, merges under load, cold and warm start-up. It
+// lives in its own module so that the store's module never depends on what
+// it is compared with.
+//
+//	go run . reopen -keys 10000000
+//	go run . merge-latency -keys 1000000 -seconds 10
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+	}
+	workloads := map[string]func(args []string) error{
+		"reopen":        reopen,
+		"merge-latency": mergeLatency,
+	}
+	run, ok := workloads[os.Args[1]]
+	if !ok {
+		usage()
+	}
+	if err := run(os.Args[2:]); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, "usage: bench reopen|merge-latency [flags]")
+	os.Exit(2)
+}
+
+// newFlags returns a flag set with the flags every workload shares.
+func newFlags(name string) (*flag.FlagSet, *int, *string) {
+	fs := flag.NewFlagSet(name, flag.ExitOnError)
+	keys := fs.Int("keys", 1_000_000, "keys to load (16-byte keys, 100-byte values)")
+	dir := fs.String("dir", "", "data directory (default: a new temporary one, removed at the end)")
+	return fs, keys, dir
+}
+
+func key(i int) []byte { return fmt.Appendf(nil, "key-%012d", i) }
