@@ -149,7 +149,9 @@ func decodeHint(b []byte, dataSize int64, maxKey int) (HintEntry, int, error) {
 		return HintEntry{}, 0, fmt.Errorf("entry checksum: %w", ErrCorrupt)
 	case e.Flag != FlagValue && e.Flag != FlagTombstone:
 		return HintEntry{}, 0, fmt.Errorf("unknown flag %d: %w", e.Flag, ErrCorrupt)
-	case e.Offset < 0 || e.Offset+e.RecordSize() > dataSize:
+	case e.Flag == FlagTombstone && e.ValueSize != 0:
+		return HintEntry{}, 0, fmt.Errorf("tombstone with a %d-byte value: %w", e.ValueSize, ErrCorrupt)
+	case e.Offset < 0 || e.Offset > dataSize-e.RecordSize():
 		return HintEntry{}, 0, fmt.Errorf("record at %d of %d bytes lies past the data file's end %d: %w", e.Offset, e.RecordSize(), dataSize, ErrCorrupt)
 	}
 	return e, n, nil

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -41,8 +42,12 @@ func Lock(fs vfs.FS, dir string) (io.Closer, error) {
 	if err != nil {
 		var le *vfs.LockedError
 		if errors.As(err, &le) {
+			pid := strings.TrimSpace(le.Holder)
+			if pid == "" {
+				pid = "unknown"
+			}
 			return nil, fmt.Errorf("%s is locked by process %s (another aether-kv is using it; stop it or choose another directory): %w",
-				dir, strings.TrimSpace(le.Holder), ErrLocked)
+				dir, pid, ErrLocked)
 		}
 		return nil, fmt.Errorf("lock %s: %w", dir, err)
 	}
@@ -65,8 +70,8 @@ func ListDataFiles(fs vfs.FS, dir string) ([]DataFile, error) {
 			continue
 		}
 		id, err := strconv.ParseUint(strings.TrimSuffix(name, dataExt), 10, 32)
-		if err != nil || id == 0 {
-			return nil, fmt.Errorf("unexpected data file %s in %s: data files are active.log or numbered (000000001.log); move it away", name, dir)
+		if err != nil || id == 0 || id == math.MaxUint32 || name != ClosedName(uint32(id)) {
+			return nil, fmt.Errorf("unexpected data file %s in %s: data files are active.log or numbered with 9 or more digits below 4294967295 (000000001.log); move it away", name, dir)
 		}
 		files = append(files, DataFile{ID: uint32(id), Name: name})
 		next = max(next, uint32(id)+1)
@@ -98,11 +103,22 @@ func CreateDir(fs vfs.FS, dir string) error {
 	case !errors.Is(err, os.ErrNotExist):
 		return fmt.Errorf("data directory: %w", err)
 	}
+	// Every directory MkdirAll creates is a new entry in its parent: sync
+	// the parents from the nearest existing ancestor down.
+	var created []string
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := fs.Stat(d); err == nil || filepath.Dir(d) == d {
+			break
+		}
+		created = append(created, d)
+	}
 	if err := fs.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create data directory: %w", err)
 	}
-	if err := fs.SyncDir(filepath.Dir(filepath.Clean(dir))); err != nil {
-		return fmt.Errorf("sync parent of %s: %w", dir, err)
+	for i := len(created) - 1; i >= 0; i-- {
+		if err := fs.SyncDir(filepath.Dir(created[i])); err != nil {
+			return fmt.Errorf("sync parent of %s: %w", created[i], err)
+		}
 	}
 	return nil
 }

@@ -170,6 +170,9 @@ func NextValid(r io.ReaderAt, from, size int64, maxKey int) (int64, error) {
 		}
 		for i := 0; i < min(n-format.HeaderSize+1, window); i++ {
 			p := base + int64(i)
+			if !plausibleHeader(buf[i:i+format.HeaderSize], p, size, uint32(maxKey)) {
+				continue
+			}
 			h, err := checkHeader(buf[i:i+format.HeaderSize], p, size, uint32(maxKey))
 			if err != nil {
 				continue
@@ -184,6 +187,16 @@ func NextValid(r io.ReaderAt, from, size int64, maxKey int) (int64, error) {
 		}
 	}
 	return -1, nil
+}
+
+// plausibleHeader is a cheap, allocation-free first test of whether b
+// could start a record at off: the flag, the key size and the record's end.
+func plausibleHeader(b []byte, off, size int64, maxKey uint32) bool {
+	flag := b[20]
+	ks := uint32(b[12]) | uint32(b[13])<<8 | uint32(b[14])<<16 | uint32(b[15])<<24
+	vs := uint32(b[16]) | uint32(b[17])<<8 | uint32(b[18])<<16 | uint32(b[19])<<24
+	return (flag == format.FlagValue || flag == format.FlagTombstone && vs == 0) &&
+		ks != 0 && ks <= maxKey && off+format.HeaderSize+int64(ks)+int64(vs) <= size
 }
 
 // checksumMatches reports whether the record at off, with header h, has the

@@ -1,0 +1,185 @@
+package keydir_test
+
+import (
+	"fmt"
+	"maps"
+	"testing"
+
+	"github.com/aether-kv/aether-kv/internal/keydir"
+)
+
+func TestGetPutDelete(t *testing.T) {
+	// Each op checks what its call returns: the entry found, replaced or
+	// deleted, and whether there was one.
+	type op struct {
+		do    string // "put", "del" or "get"
+		key   string
+		entry keydir.Entry // put: the new entry
+		want  keydir.Entry // the entry returned
+		ok    bool         // the bool returned
+	}
+	none := keydir.Entry{}
+	e1 := keydir.Entry{FileID: 1, Size: 30, Offset: 0}
+	e2 := keydir.Entry{FileID: 2, Size: 4096, Offset: 1 << 40}
+	tests := []struct {
+		name    string
+		ops     []op
+		wantLen int
+	}{
+		{"empty", []op{{"get", "a", none, none, false}}, 0},
+		{"put then get", []op{{"put", "a", e1, none, false}, {"get", "a", none, e1, true}, {"get", "b", none, none, false}}, 1},
+		{"overwrite", []op{{"put", "a", e1, none, false}, {"put", "a", e2, e1, true}, {"get", "a", none, e2, true}}, 1},
+		{"overwrite with the same", []op{{"put", "a", e1, none, false}, {"put", "a", e1, e1, true}}, 1},
+		{"two keys", []op{{"put", "a", e1, none, false}, {"put", "b", e2, none, false}, {"get", "a", none, e1, true}, {"get", "b", none, e2, true}}, 2},
+		{"delete", []op{{"put", "a", e1, none, false}, {"del", "a", none, e1, true}, {"get", "a", none, none, false}}, 0},
+		{"delete missing", []op{{"put", "a", e1, none, false}, {"del", "b", none, none, false}, {"get", "a", none, e1, true}}, 1},
+		{"delete twice", []op{{"put", "a", e1, none, false}, {"del", "a", none, e1, true}, {"del", "a", none, none, false}}, 0},
+		{"put after delete", []op{{"put", "a", e1, none, false}, {"del", "a", none, e1, true}, {"put", "a", e2, none, false}, {"get", "a", none, e2, true}}, 1},
+		{"binary keys", []op{{"put", "\x00\xff", e1, none, false}, {"put", "\x00", e2, none, false}, {"get", "\x00\xff", none, e1, true}, {"get", "\x00", none, e2, true}, {"get", "\x00\xfe", none, none, false}}, 2},
+		{"empty key", []op{{"put", "", e1, none, false}, {"get", "", none, e1, true}}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			k := keydir.New()
+			for _, o := range tt.ops {
+				var got keydir.Entry
+				var ok bool
+				switch o.do {
+				case "put":
+					got, ok = k.Put([]byte(o.key), o.entry)
+				case "del":
+					got, ok = k.Delete([]byte(o.key))
+				case "get":
+					got, ok = k.Get([]byte(o.key))
+				}
+				if got != o.want || ok != o.ok {
+					t.Errorf("%s(%q) = %+v, %t, want %+v, %t", o.do, o.key, got, ok, o.want, o.ok)
+				}
+			}
+			if got := k.Len(); got != tt.wantLen {
+				t.Errorf("Len() = %d, want %d", got, tt.wantLen)
+			}
+		})
+	}
+}
+
+func TestCompareAndSwap(t *testing.T) {
+	e1 := keydir.Entry{FileID: 1, Size: 30, Offset: 0}
+	e2 := keydir.Entry{FileID: 2, Size: 30, Offset: 64}
+	e3 := keydir.Entry{FileID: 3, Size: 30, Offset: 128}
+	tests := []struct {
+		name    string
+		present bool // whether "k" holds e1 before the call
+		old     keydir.Entry
+		want    bool
+		after   keydir.Entry
+		found   bool
+	}{
+		{"matches", true, e1, true, e2, true},
+		{"stale", true, e3, false, e1, true},
+		{"zero old", true, keydir.Entry{}, false, e1, true},
+		{"missing", false, e1, false, keydir.Entry{}, false},
+		{"missing, zero old", false, keydir.Entry{}, false, keydir.Entry{}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			k := keydir.New()
+			k.Put([]byte("other"), e1)
+			if tt.present {
+				k.Put([]byte("k"), e1)
+			}
+			if got := k.CompareAndSwap([]byte("k"), tt.old, e2); got != tt.want {
+				t.Errorf("CompareAndSwap(k, %+v, %+v) = %t, want %t", tt.old, e2, got, tt.want)
+			}
+			if got, ok := k.Get([]byte("k")); got != tt.after || ok != tt.found {
+				t.Errorf("Get(k) after CompareAndSwap = %+v, %t, want %+v, %t", got, ok, tt.after, tt.found)
+			}
+			if got, _ := k.Get([]byte("other")); got != e1 {
+				t.Errorf("Get(other) = %+v, want %+v untouched", got, e1)
+			}
+		})
+	}
+}
+
+// TestPutCopiesKey: the caller may reuse its slice after Put.
+func TestPutCopiesKey(t *testing.T) {
+	k := keydir.New()
+	key := []byte("alpha")
+	e := keydir.Entry{FileID: 3, Size: 40, Offset: 100}
+	k.Put(key, e)
+	copy(key, "omega")
+	if got, ok := k.Get([]byte("alpha")); !ok || got != e {
+		t.Errorf("Get(%q) after changing the Put slice = %+v, %t, want %+v, true", "alpha", got, ok, e)
+	}
+	if _, ok := k.Get([]byte("omega")); ok {
+		t.Errorf("Get(%q) found the changed slice's contents, want not found", "omega")
+	}
+	var stored []string
+	k.Range(func(key []byte, _ keydir.Entry) bool {
+		stored = append(stored, string(key))
+		return true
+	})
+	if len(stored) != 1 || stored[0] != "alpha" {
+		t.Errorf("Range saw keys %q, want [alpha]", stored)
+	}
+}
+
+func TestRange(t *testing.T) {
+	k := keydir.New()
+	want := make(map[string]keydir.Entry)
+	for i := range 1000 {
+		key := fmt.Sprintf("key-%04d", i)
+		e := keydir.Entry{FileID: uint32(i % 7), Size: uint32(i), Offset: int64(i) * 100}
+		k.Put([]byte(key), e)
+		want[key] = e
+	}
+	for i := 0; i < 1000; i += 3 {
+		key := fmt.Sprintf("key-%04d", i)
+		k.Delete([]byte(key))
+		delete(want, key)
+	}
+	got := make(map[string]keydir.Entry)
+	k.Range(func(key []byte, e keydir.Entry) bool {
+		if _, dup := got[string(key)]; dup {
+			t.Errorf("Range visited %q twice", key)
+		}
+		got[string(key)] = e
+		return true
+	})
+	if !maps.Equal(got, want) {
+		t.Errorf("Range visited %d keys, want %d: the keys that remain", len(got), len(want))
+	}
+	if k.Len() != len(want) {
+		t.Errorf("Len() = %d, want %d", k.Len(), len(want))
+	}
+}
+
+func TestRangeStops(t *testing.T) {
+	tests := []struct {
+		name  string
+		keys  int
+		stop  int // fn returns false on this call
+		calls int
+	}{
+		{"empty", 0, 1, 0},
+		{"first", 10, 1, 1},
+		{"third", 10, 3, 3},
+		{"never", 10, 11, 10},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			k := keydir.New()
+			for i := range tt.keys {
+				k.Put(fmt.Appendf(nil, "k%d", i), keydir.Entry{})
+			}
+			calls := 0
+			k.Range(func([]byte, keydir.Entry) bool {
+				calls++
+				return calls != tt.stop
+			})
+			if calls != tt.calls {
+				t.Errorf("Range over %d keys, stopping at call %d: %d calls, want %d", tt.keys, tt.stop, calls, tt.calls)
+			}
+		})
+	}
+}
