@@ -1,0 +1,98 @@
+package aetherkv
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/aether-kv/aether-kv/internal/vfs"
+	"github.com/aether-kv/aether-kv/internal/vfs/errfs"
+)
+
+func openFaulty(t *testing.T, dir string, opts Options) (*DB, *errfs.FS) {
+	t.Helper()
+	fs := errfs.New(vfs.Default)
+	opts.fs = fs
+	return mustOpenDir(t, dir, &opts), fs
+}
+
+// TestFailedFsyncStopsWrites: after a failed fsync nothing more is
+// acknowledged, reads go on, the error says why, and everything
+// acknowledged before the failure is there after reopening.
+func TestFailedFsyncStopsWrites(t *testing.T) {
+	dir := t.TempDir()
+	db, fs := openFaulty(t, dir, Options{SyncEveryWrite: true})
+	mustPut(t, db, "before", "durable")
+	fs.InjectSync(syscall.EIO, 1)
+	err := db.Put([]byte("during"), []byte("x"))
+	if !errors.Is(err, syscall.EIO) || !strings.Contains(err.Error(), "fsync") {
+		t.Fatalf("Put during a failed fsync = %v, want an fsync error wrapping EIO", err)
+	}
+	fs.Reset() // the disk "recovers": the store must not trust it again
+	for _, op := range []func() error{
+		func() error { return db.Put([]byte("after"), []byte("x")) },
+		func() error { return db.Delete([]byte("before")) },
+	} {
+		if err := op(); !errors.Is(err, syscall.EIO) {
+			t.Fatalf("write after a failed fsync = %v, want the sticky EIO", err)
+		}
+	}
+	wantValue(t, db, "before", "durable")
+	if err := db.Close(); !errors.Is(err, syscall.EIO) {
+		t.Fatalf("Close = %v, want it to report the earlier failure", err)
+	}
+	db = mustOpenDir(t, dir, nil)
+	wantValue(t, db, "before", "durable")
+	wantNotFound(t, db, "after")
+}
+
+// TestShortWrite: a write that fails half way (ENOSPC) is reported, nothing
+// after it is acknowledged, and the log never ends in a partial record.
+func TestShortWrite(t *testing.T) {
+	dir := t.TempDir()
+	db, fs := openFaulty(t, dir, Options{BatchSize: 64})
+	for i := range 10 {
+		mustPut(t, db, fmt.Sprintf("k%d", i), "value")
+	}
+	if err := db.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	fs.InjectWrite(syscall.ENOSPC, 30) // the next flush writes 30 bytes, then fails
+	var failed error
+	for i := 10; i < 100 && failed == nil; i++ {
+		failed = db.Put([]byte(fmt.Sprintf("k%d", i)), []byte("a longer value to fill the batch"))
+	}
+	if !errors.Is(failed, syscall.ENOSPC) {
+		t.Fatalf("Put on a full disk = %v, want ENOSPC", failed)
+	}
+	if err := db.Put([]byte("x"), []byte("y")); !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("Put after the failure = %v, want the sticky ENOSPC", err)
+	}
+	wantValue(t, db, "k3", "value")
+	db.Close()
+	fs.Reset()
+	db = mustOpenDir(t, dir, nil)
+	if torn, _ := filepath.Glob(filepath.Join(dir, "*.torn")); len(torn) != 0 {
+		t.Fatalf("reopen cut a torn tail %v: the partial write was left in the log", torn)
+	}
+	for i := range 10 {
+		wantValue(t, db, fmt.Sprintf("k%d", i), "value")
+	}
+}
+
+// TestReadError: an I/O error on a read reaches the caller, and is not
+// reported as corruption.
+func TestReadError(t *testing.T) {
+	db, fs := openFaulty(t, t.TempDir(), Options{})
+	mustPut(t, db, "k", "v")
+	db.Sync()
+	fs.InjectRead(syscall.EIO)
+	if _, err := db.Get([]byte("k")); !errors.Is(err, syscall.EIO) || errors.Is(err, ErrCorrupt) {
+		t.Fatalf("Get with a failing disk = %v, want EIO and not ErrCorrupt", err)
+	}
+	fs.Reset()
+	wantValue(t, db, "k", "v")
+}
