@@ -28,7 +28,8 @@ func (db *DB) load() error {
 	if err != nil {
 		return err
 	}
-	keys := keydir.New()
+	l := &loader{keys: keydir.New(), live: map[uint32]int64{}}
+	keys := l.keys
 	segs := make(map[uint32]*segment, len(files))
 	defer func() {
 		if db.mu.segs == nil { // load failed: close what it opened
@@ -41,7 +42,7 @@ func (db *DB) load() error {
 	}()
 	for i, df := range files {
 		active := i == len(files)-1
-		seg, err := db.loadFile(keys, df, active)
+		seg, err := db.loadFile(l, df, active)
 		if err != nil {
 			return err
 		}
@@ -63,14 +64,43 @@ func (db *DB) load() error {
 		}
 	}
 	segs[active.ID] = &segment{path: path, size: log.Size()}
-	keys.Range(func(_ []byte, e keydir.Entry) bool {
-		segs[e.FileID].live += int64(e.Size)
-		return true
-	})
+	for id, live := range l.live {
+		segs[id].live = live
+	}
 	db.mu.keys = keys
 	db.mu.log = log
 	db.mu.segs = segs
 	return nil
+}
+
+// loader feeds the records of the data files to the key directory in
+// batches, and counts the live bytes of each file as it goes.
+type loader struct {
+	keys  *keydir.Keydir
+	batch keydir.Batch
+	live  map[uint32]int64 // file id -> bytes of the records the keys point at
+}
+
+func (l *loader) add(key []byte, tombstone bool, e keydir.Entry) {
+	if tombstone {
+		l.batch.Delete(l.keys, key)
+	} else {
+		l.batch.Put(l.keys, key, e)
+	}
+	if l.batch.Len() >= 1<<16 {
+		l.flush()
+	}
+}
+
+func (l *loader) flush() {
+	l.keys.Apply(&l.batch, func(old keydir.Entry, had bool, e keydir.Entry, put bool) {
+		if had {
+			l.live[old.FileID] -= int64(old.Size)
+		}
+		if put {
+			l.live[e.FileID] += int64(e.Size)
+		}
+	})
 }
 
 // removeLeftovers deletes the temporary files of a merge that a crash
@@ -94,7 +124,7 @@ func removeLeftovers(fs vfs.FS, dir string) error {
 // file's segment, open for reading unless it is the active file. In the
 // active file, a bad record after which no valid record follows is a write
 // torn by a crash: it is cut off. Any other bad record is corruption.
-func (db *DB) loadFile(keys *keydir.Keydir, df storage.DataFile, active bool) (*segment, error) {
+func (db *DB) loadFile(l *loader, df storage.DataFile, active bool) (*segment, error) {
 	fs := db.opts.fs
 	path := filepath.Join(db.dir, df.Name)
 	f, err := fs.OpenFile(path, os.O_RDONLY, 0)
@@ -115,10 +145,10 @@ func (db *DB) loadFile(keys *keydir.Keydir, df storage.DataFile, active bool) (*
 		return nil, fmt.Errorf("stat %s: %w", path, err)
 	}
 	seg.size = fi.Size()
-	if !active && db.loadHint(keys, df, fi.Size()) {
+	if !active && db.loadHint(l, df, fi.Size()) {
 		return seg, nil
 	}
-	if err := db.scanFile(keys, f, df.ID, path, fi.Size(), active); err != nil {
+	if err := db.scanFile(l, f, df.ID, path, fi.Size(), active); err != nil {
 		f.Close()
 		return nil, err
 	}
@@ -133,16 +163,13 @@ func (db *DB) loadFile(keys *keydir.Keydir, df storage.DataFile, active bool) (*
 }
 
 // scanFile applies every record of a data file to keys.
-func (db *DB) scanFile(keys *keydir.Keydir, f vfs.File, id uint32, path string, size int64, active bool) error {
+func (db *DB) scanFile(l *loader, f vfs.File, id uint32, path string, size int64, active bool) error {
 	s := storage.NewScanner(f, path, size, db.opts.MaxKeySize)
 	for s.Next() {
 		r := s.Record()
-		if r.Header.Flag == format.FlagTombstone {
-			keys.Delete(r.Key)
-		} else {
-			keys.Put(r.Key, keydir.Entry{FileID: id, Offset: r.Offset, Size: uint32(r.Header.RecordSize())})
-		}
+		l.add(r.Key, r.Header.Flag == format.FlagTombstone, keydir.Entry{FileID: id, Offset: r.Offset, Size: uint32(r.Header.RecordSize())})
 	}
+	l.flush() // the records before a bad one stand, whatever the bad one is
 	scanErr := s.Err()
 	if scanErr == nil {
 		return nil
@@ -167,7 +194,7 @@ func (db *DB) scanFile(keys *keydir.Keydir, f vfs.File, id uint32, path string, 
 // loadHint applies the hint file of a closed data file to keys, and
 // reports whether it could: a missing or invalid hint file means the data
 // file must be scanned. A hint is verified whole before any entry is used.
-func (db *DB) loadHint(keys *keydir.Keydir, df storage.DataFile, dataSize int64) bool {
+func (db *DB) loadHint(l *loader, df storage.DataFile, dataSize int64) bool {
 	path := filepath.Join(db.dir, storage.HintName(df.ID))
 	b, err := readFile(db.opts.fs, path)
 	if err != nil {
@@ -176,13 +203,11 @@ func (db *DB) loadHint(keys *keydir.Keydir, df storage.DataFile, dataSize int64)
 		}
 		return false
 	}
+	l.keys.Grow(format.HintEntries(b))
 	err = format.DecodeHints(b, dataSize, db.opts.MaxKeySize, func(h format.HintEntry) {
-		if h.Flag == format.FlagTombstone {
-			keys.Delete(h.Key)
-		} else {
-			keys.Put(h.Key, keydir.Entry{FileID: df.ID, Offset: h.Offset, Size: uint32(h.RecordSize())})
-		}
+		l.add(h.Key, h.Flag == format.FlagTombstone, keydir.Entry{FileID: df.ID, Offset: h.Offset, Size: uint32(h.RecordSize())})
 	})
+	l.flush() // DecodeHints calls back only once the whole hint is verified
 	if err != nil {
 		db.opts.Logger.Warn("hint file invalid; scanning the data file instead", "hint", path, "err", err)
 		return false

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"time"
 
 	aetherkv "github.com/aether-kv/aether-kv"
@@ -15,6 +16,7 @@ import (
 func reopen(args []string) error {
 	fs, keys, dir := newFlags("reopen")
 	reps := fs.Int("reps", 3, "repetitions of each measurement (the median is printed)")
+	profile := fs.String("cpuprofile", "", "write a CPU profile of the opens from hint files to `file`")
 	fs.Parse(args)
 	d, cleanup, err := workDir(*dir)
 	if err != nil {
@@ -49,6 +51,18 @@ func reopen(args []string) error {
 	}
 	defer os.RemoveAll(scanDir)
 
+	if *profile != "" {
+		f, err := os.Create(*profile)
+		if err != nil {
+			return err
+		}
+		pprof.StartCPUProfile(f)
+		for range 5 {
+			timeOpen(d, *keys, false)
+		}
+		pprof.StopCPUProfile()
+		f.Close()
+	}
 	cold := os.Geteuid() == 0
 	for _, cache := range []string{"warm", "cold"} {
 		if cache == "cold" && !cold {

@@ -156,3 +156,16 @@ func decodeHint(b []byte, dataSize int64, maxKey int) (HintEntry, int, error) {
 	}
 	return e, n, nil
 }
+
+// HintEntries returns how many entries the trailer of hint file b claims,
+// bounded by what b can hold, and the bytes of their keys: a size hint for
+// the caller's tables, not a verified figure (DecodeHints verifies).
+func HintEntries(b []byte) (n int, keyBytes int64) {
+	if len(b) < HintTrailerSize {
+		return 0, 0
+	}
+	body := len(b) - HintTrailerSize
+	claimed := binary.LittleEndian.Uint64(b[body+8:])
+	n = int(min(claimed, uint64(body/HintEntrySize)))
+	return n, int64(body - n*HintEntrySize)
+}

@@ -1,6 +1,24 @@
 // Package keydir is the in-memory key directory: for every live key, where
 // its newest record lies on disk.
+//
+// It is built for tens of millions of keys: no Go pointer per key, so the
+// garbage collector never walks it, and about 50 bytes per 16-byte key.
+// Keys are split by hash into 256 shards; each shard is an open-addressing
+// hash table of 8-byte slots (linear probing) over a byte arena that holds,
+// for each key, its length, its bytes and its entry:
+//
+//	arena record: uvarint key length | key | file id u32 | size u32 | offset u64
+//	slot:         arena offset + 1 (40 bits) | hash tag (24 bits); 0 = empty
+//
+// Sharding bounds the pause of a resize or compaction to one shard's
+// worth of keys.
 package keydir
+
+import (
+	"bytes"
+	"encoding/binary"
+	"hash/maphash"
+)
 
 // Entry locates a key's newest record.
 type Entry struct {
@@ -9,59 +27,265 @@ type Entry struct {
 	Offset int64  // offset of the record in its file
 }
 
+const (
+	shardBits = 8
+	nShards   = 1 << shardBits
+	entrySize = 16 // file id, size, offset
+	tagBits   = 24
+	tagMask   = 1<<tagBits - 1
+	emptySlot = 0
+	deadSlot  = ^uint64(0) // a deleted key: probing goes on past it
+	minSlots  = 16
+)
+
 // Keydir maps keys to entries. It is not safe for concurrent use: the DB
 // guards it with its lock.
 type Keydir struct {
-	m map[string]Entry
+	seed   maphash.Seed
+	n      int
+	shards [nShards]shard
+}
+
+// shard is one open-addressing table and the arena its slots point into.
+type shard struct {
+	slots   []uint64
+	arena   []byte
+	used    int // slots that are not empty (live or dead)
+	live    int
+	garbage int // arena bytes of deleted keys
 }
 
 // New returns an empty key directory.
 func New() *Keydir {
-	return &Keydir{m: make(map[string]Entry)}
+	return &Keydir{seed: maphash.MakeSeed()}
+}
+
+// Grow makes room for n more keys holding keyBytes bytes in all, so that
+// loading them does not resize the tables.
+func (k *Keydir) Grow(n int, keyBytes int64) {
+	per := n/nShards + 1
+	perBytes := int(keyBytes/nShards) + per*(entrySize+2)
+	for i := range k.shards {
+		sh := &k.shards[i]
+		if need := sh.used + per; need*4 > len(sh.slots)*3 {
+			sh.rebuild(slotsFor(sh.live+per), k.seed)
+		}
+		if cap(sh.arena)-len(sh.arena) < perBytes {
+			a := make([]byte, len(sh.arena), len(sh.arena)+perBytes)
+			copy(a, sh.arena)
+			sh.arena = a
+		}
+	}
 }
 
 // Get returns the entry of key.
 func (k *Keydir) Get(key []byte) (Entry, bool) {
-	e, ok := k.m[string(key)]
-	return e, ok
+	h := k.hash(key)
+	sh := k.shard(h)
+	i, found := sh.find(key, h)
+	if !found {
+		return Entry{}, false
+	}
+	return sh.entry(sh.slots[i]), true
 }
 
 // Put sets the entry of key, copying the key, and returns the entry it
 // replaced, if any.
 func (k *Keydir) Put(key []byte, e Entry) (old Entry, replaced bool) {
-	old, replaced = k.m[string(key)]
-	k.m[string(key)] = e
-	return old, replaced
+	return k.putHashed(key, k.hash(key), e)
+}
+
+func (k *Keydir) putHashed(key []byte, h uint64, e Entry) (old Entry, replaced bool) {
+	sh := k.shard(h)
+	if (sh.used+1)*4 > len(sh.slots)*3 {
+		sh.rebuild(slotsFor(sh.live+1), k.seed)
+	}
+	i, found := sh.find(key, h)
+	if found {
+		off := sh.entryOffset(sh.slots[i])
+		old = decodeEntry(sh.arena[off:])
+		encodeEntry(sh.arena[off:], e)
+		return old, true
+	}
+	if sh.slots[i] == emptySlot {
+		sh.used++
+	}
+	sh.slots[i] = sh.append(key, e, h)
+	sh.live++
+	k.n++
+	return Entry{}, false
 }
 
 // Delete removes key and returns the entry it had, if any.
 func (k *Keydir) Delete(key []byte) (old Entry, ok bool) {
-	old, ok = k.m[string(key)]
-	if ok {
-		delete(k.m, string(key))
+	return k.deleteHashed(key, k.hash(key))
+}
+
+func (k *Keydir) deleteHashed(key []byte, h uint64) (old Entry, ok bool) {
+	sh := k.shard(h)
+	i, found := sh.find(key, h)
+	if !found {
+		return Entry{}, false
 	}
-	return old, ok
+	s := sh.slots[i]
+	old = sh.entry(s)
+	sh.slots[i] = deadSlot
+	sh.live--
+	k.n--
+	sh.garbage += sh.recordLen(s)
+	if sh.garbage > 4096 && sh.garbage*2 > len(sh.arena) {
+		sh.rebuild(slotsFor(sh.live), k.seed)
+	}
+	return old, true
 }
 
 // CompareAndSwap sets the entry of key to e only if it is still old, and
 // reports whether it did.
 func (k *Keydir) CompareAndSwap(key []byte, old, e Entry) bool {
-	if cur, ok := k.m[string(key)]; !ok || cur != old {
+	h := k.hash(key)
+	sh := k.shard(h)
+	i, found := sh.find(key, h)
+	if !found {
 		return false
 	}
-	k.m[string(key)] = e
+	off := sh.entryOffset(sh.slots[i])
+	if decodeEntry(sh.arena[off:]) != old {
+		return false
+	}
+	encodeEntry(sh.arena[off:], e)
 	return true
 }
 
 // Len returns the number of keys.
-func (k *Keydir) Len() int { return len(k.m) }
+func (k *Keydir) Len() int { return k.n }
 
-// Range calls fn for every key until fn returns false. The key must not be
-// retained or modified. The order is unspecified.
+// Range calls fn for every key until fn returns false. The key aliases the
+// Keydir's memory: fn must not retain or modify it, nor change the Keydir.
+// The order is unspecified.
 func (k *Keydir) Range(fn func(key []byte, e Entry) bool) {
-	for s, e := range k.m {
-		if !fn([]byte(s), e) {
-			return
+	for i := range k.shards {
+		sh := &k.shards[i]
+		for _, s := range sh.slots {
+			if s == emptySlot || s == deadSlot {
+				continue
+			}
+			if !fn(sh.key(s), sh.entry(s)) {
+				return
+			}
 		}
+	}
+}
+
+func (k *Keydir) hash(key []byte) uint64 { return maphash.Bytes(k.seed, key) }
+
+// shard picks a shard by the hash's top bits; the table index uses the low
+// bits and the tag the middle ones.
+func (k *Keydir) shard(h uint64) *shard { return &k.shards[h>>(64-shardBits)] }
+
+func tagOf(h uint64) uint64 { return (h >> 32) & tagMask }
+
+// find returns the slot holding key, or, if absent, the slot where it
+// belongs: the first dead slot on its probe path, else the empty one that
+// ends it. The table must have at least one empty slot.
+func (sh *shard) find(key []byte, h uint64) (int, bool) {
+	if len(sh.slots) == 0 {
+		return -1, false
+	}
+	mask := len(sh.slots) - 1
+	tag := tagOf(h)
+	dead := -1
+	for i := int(h) & mask; ; i = (i + 1) & mask {
+		switch s := sh.slots[i]; {
+		case s == emptySlot:
+			if dead >= 0 {
+				return dead, false
+			}
+			return i, false
+		case s == deadSlot:
+			if dead < 0 {
+				dead = i
+			}
+		case s&tagMask == tag && bytes.Equal(sh.key(s), key):
+			return i, true
+		}
+	}
+}
+
+// append adds a record for key to the arena and returns its slot value.
+func (sh *shard) append(key []byte, e Entry, h uint64) uint64 {
+	off := len(sh.arena)
+	sh.arena = binary.AppendUvarint(sh.arena, uint64(len(key)))
+	sh.arena = append(sh.arena, key...)
+	sh.arena = append(sh.arena, make([]byte, entrySize)...)
+	encodeEntry(sh.arena[len(sh.arena)-entrySize:], e)
+	return uint64(off+1)<<tagBits | tagOf(h)
+}
+
+func (sh *shard) recordOffset(s uint64) int { return int(s>>tagBits) - 1 }
+
+func (sh *shard) key(s uint64) []byte {
+	off := sh.recordOffset(s)
+	n, w := binary.Uvarint(sh.arena[off:])
+	return sh.arena[off+w : off+w+int(n)]
+}
+
+func (sh *shard) entryOffset(s uint64) int {
+	off := sh.recordOffset(s)
+	n, w := binary.Uvarint(sh.arena[off:])
+	return off + w + int(n)
+}
+
+func (sh *shard) entry(s uint64) Entry { return decodeEntry(sh.arena[sh.entryOffset(s):]) }
+
+func (sh *shard) recordLen(s uint64) int { return sh.entryOffset(s) + entrySize - sh.recordOffset(s) }
+
+// rebuild moves the live keys into a table of n slots and a new, compact
+// arena, dropping dead slots and the arena bytes of deleted keys.
+func (sh *shard) rebuild(n int, seed maphash.Seed) {
+	old := *sh
+	*sh = shard{slots: make([]uint64, n), arena: make([]byte, 0, len(old.arena)-old.garbage+entrySize)}
+	mask := n - 1
+	for _, s := range old.slots {
+		if s == emptySlot || s == deadSlot {
+			continue
+		}
+		key := old.key(s)
+		off := len(sh.arena)
+		sh.arena = append(sh.arena, old.arena[old.recordOffset(s):old.entryOffset(s)+entrySize]...)
+		// The tag is a slice of the hash, but the index needs the hash's low
+		// bits, which the slot does not keep: hash the key again.
+		h := maphash.Bytes(seed, key)
+		i := int(h) & mask
+		for sh.slots[i] != emptySlot {
+			i = (i + 1) & mask
+		}
+		sh.slots[i] = uint64(off+1)<<tagBits | s&tagMask
+		sh.used++
+		sh.live++
+	}
+}
+
+// slotsFor returns a table size, a power of two, that holds n keys at a
+// load factor of at most one half, so that the table is resized after
+// about n more insertions.
+func slotsFor(n int) int {
+	size := minSlots
+	for size < 2*n {
+		size *= 2
+	}
+	return size
+}
+
+func encodeEntry(b []byte, e Entry) {
+	binary.LittleEndian.PutUint32(b[0:], e.FileID)
+	binary.LittleEndian.PutUint32(b[4:], e.Size)
+	binary.LittleEndian.PutUint64(b[8:], uint64(e.Offset))
+}
+
+func decodeEntry(b []byte) Entry {
+	return Entry{
+		FileID: binary.LittleEndian.Uint32(b[0:]),
+		Size:   binary.LittleEndian.Uint32(b[4:]),
+		Offset: int64(binary.LittleEndian.Uint64(b[8:])),
 	}
 }

@@ -3,6 +3,8 @@ package keydir_test
 import (
 	"fmt"
 	"maps"
+	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/aether-kv/aether-kv/internal/keydir"
@@ -181,5 +183,77 @@ func TestRangeStops(t *testing.T) {
 				t.Errorf("Range over %d keys, stopping at call %d: %d calls, want %d", tt.keys, tt.stop, calls, tt.calls)
 			}
 		})
+	}
+}
+
+// TestAgainstMap runs a long random mix of operations, heavy in deletes so
+// that shards are rebuilt and compacted many times, against a Go map.
+func TestAgainstMap(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	k := keydir.New()
+	model := map[string]keydir.Entry{}
+	for i := range 300_000 {
+		key := fmt.Sprintf("k%d", r.IntN(20_000))
+		if r.IntN(3) == 0 {
+			key += strings.Repeat("x", r.IntN(300)) // keys of many lengths
+		}
+		e := keydir.Entry{FileID: uint32(i), Size: uint32(r.IntN(1 << 20)), Offset: r.Int64()}
+		switch r.IntN(4) {
+		case 0, 1:
+			old, ok := k.Put([]byte(key), e)
+			if want, wantOK := model[key]; old != want || ok != wantOK {
+				t.Fatalf("op %d: Put(%q) = %+v, %t, want %+v, %t", i, key, old, ok, want, wantOK)
+			}
+			model[key] = e
+		case 2:
+			old, ok := k.Delete([]byte(key))
+			if want, wantOK := model[key]; old != want || ok != wantOK {
+				t.Fatalf("op %d: Delete(%q) = %+v, %t, want %+v, %t", i, key, old, ok, want, wantOK)
+			}
+			delete(model, key)
+		case 3:
+			cur, ok := model[key]
+			swapped := k.CompareAndSwap([]byte(key), cur, e)
+			if swapped != ok {
+				t.Fatalf("op %d: CompareAndSwap(%q) = %t, want %t", i, key, swapped, ok)
+			}
+			if ok {
+				model[key] = e
+			}
+		}
+	}
+	if k.Len() != len(model) {
+		t.Fatalf("Len() = %d, want %d", k.Len(), len(model))
+	}
+	seen := 0
+	k.Range(func(key []byte, e keydir.Entry) bool {
+		if want, ok := model[string(key)]; !ok || want != e {
+			t.Fatalf("Range gave %q = %+v, want %+v (present %t)", key, e, want, ok)
+		}
+		seen++
+		return true
+	})
+	if seen != len(model) {
+		t.Fatalf("Range visited %d keys, want %d", seen, len(model))
+	}
+	for key, want := range model {
+		if got, ok := k.Get([]byte(key)); !ok || got != want {
+			t.Fatalf("Get(%q) = %+v, %t, want %+v", key, got, ok, want)
+		}
+	}
+}
+
+func TestGrow(t *testing.T) {
+	k := keydir.New()
+	k.Put([]byte("before"), keydir.Entry{FileID: 7})
+	k.Grow(100_000, 1_600_000)
+	for i := range 100_000 {
+		k.Put(fmt.Appendf(nil, "key-%012d", i), keydir.Entry{Offset: int64(i)})
+	}
+	if got, ok := k.Get([]byte("before")); !ok || got.FileID != 7 {
+		t.Fatalf("Get(before) after Grow = %+v, %t", got, ok)
+	}
+	if got, ok := k.Get([]byte("key-000000099999")); !ok || got.Offset != 99999 {
+		t.Fatalf("Get(last) = %+v, %t", got, ok)
 	}
 }
