@@ -257,3 +257,39 @@ func TestGrow(t *testing.T) {
 		t.Fatalf("Get(last) = %+v, %t", got, ok)
 	}
 }
+
+// TestBatchAgainstMap applies random puts and deletes through Batch, with
+// keys repeated inside one batch, and checks the result against a Go map
+// that applied them in order.
+func TestBatchAgainstMap(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	k := keydir.New()
+	model := map[string]keydir.Entry{}
+	var b keydir.Batch
+	for round := range 20 {
+		for i := range 5000 {
+			key := fmt.Sprintf("k%d", r.IntN(3000))
+			e := keydir.Entry{FileID: uint32(round), Size: uint32(i), Offset: r.Int64()}
+			if r.IntN(4) == 0 {
+				b.Delete(k, []byte(key))
+				delete(model, key)
+			} else {
+				b.Put(k, []byte(key), e)
+				model[key] = e
+			}
+		}
+		reports := 0
+		k.Apply(&b, func(old keydir.Entry, had bool, e keydir.Entry, put bool) { reports++ })
+		if reports != 5000 || b.Len() != 0 {
+			t.Fatalf("round %d: Apply reported %d ops and left %d, want 5000 and 0", round, reports, b.Len())
+		}
+	}
+	if k.Len() != len(model) {
+		t.Fatalf("Len() = %d, want %d", k.Len(), len(model))
+	}
+	for key, want := range model {
+		if got, ok := k.Get([]byte(key)); !ok || got != want {
+			t.Fatalf("Get(%q) = %+v, %t, want %+v", key, got, ok, want)
+		}
+	}
+}
