@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"github.com/aether-kv/aether-kv/internal/format"
@@ -28,7 +29,7 @@ func (db *DB) load() error {
 	if err != nil {
 		return err
 	}
-	l := &loader{keys: keydir.New(), live: map[uint32]int64{}}
+	l := newLoader()
 	keys := l.keys
 	segs := make(map[uint32]*segment, len(files))
 	defer func() {
@@ -64,7 +65,7 @@ func (db *DB) load() error {
 		}
 	}
 	segs[active.ID] = &segment{path: path, size: log.Size()}
-	for id, live := range l.live {
+	for id, live := range l.liveBytes() {
 		segs[id].live = live
 	}
 	db.mu.keys = keys
@@ -74,11 +75,32 @@ func (db *DB) load() error {
 }
 
 // loader feeds the records of the data files to the key directory in
-// batches, and counts the live bytes of each file as it goes.
+// batches, applied by several goroutines, and counts the live bytes of
+// each file as it goes.
 type loader struct {
-	keys  *keydir.Keydir
-	batch keydir.Batch
-	live  map[uint32]int64 // file id -> bytes of the records the keys point at
+	keys    *keydir.Keydir
+	batch   keydir.Batch
+	workers int
+	live    []map[uint32]int64 // per worker: file id -> bytes of the records the keys point at
+}
+
+func newLoader() *loader {
+	l := &loader{keys: keydir.New(), workers: runtime.GOMAXPROCS(0)}
+	for range l.workers {
+		l.live = append(l.live, map[uint32]int64{})
+	}
+	return l
+}
+
+// liveBytes returns the live bytes of each file.
+func (l *loader) liveBytes() map[uint32]int64 {
+	sum := map[uint32]int64{}
+	for _, m := range l.live {
+		for id, n := range m {
+			sum[id] += n
+		}
+	}
+	return sum
 }
 
 func (l *loader) add(key []byte, tombstone bool, e keydir.Entry) {
@@ -93,12 +115,12 @@ func (l *loader) add(key []byte, tombstone bool, e keydir.Entry) {
 }
 
 func (l *loader) flush() {
-	l.keys.Apply(&l.batch, func(old keydir.Entry, had bool, e keydir.Entry, put bool) {
+	l.keys.Apply(&l.batch, l.workers, func(w int, old keydir.Entry, had bool, e keydir.Entry, put bool) {
 		if had {
-			l.live[old.FileID] -= int64(old.Size)
+			l.live[w][old.FileID] -= int64(old.Size)
 		}
 		if put {
-			l.live[e.FileID] += int64(e.Size)
+			l.live[w][e.FileID] += int64(e.Size)
 		}
 	})
 }

@@ -5,6 +5,7 @@
 //
 //	go run . reopen -keys 10000000
 //	go run . merge-latency -keys 1000000 -seconds 10
+//	go run . space -keys 1000000
 package main
 
 import (
@@ -20,6 +21,7 @@ func main() {
 	workloads := map[string]func(args []string) error{
 		"reopen":        reopen,
 		"merge-latency": mergeLatency,
+		"space":         space,
 	}
 	run, ok := workloads[os.Args[1]]
 	if !ok {
@@ -32,7 +34,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: bench reopen|merge-latency [flags]")
+	fmt.Fprintln(os.Stderr, "usage: bench reopen|merge-latency|space [flags]")
 	os.Exit(2)
 }
 

@@ -1,5 +1,7 @@
 package keydir
 
+import "sync"
+
 // Batch collects puts and deletes to apply to a Keydir together. Apply
 // sorts them by shard first, so that each shard's table is visited once
 // per batch while it is in the CPU cache, rather than once per key at a
@@ -37,10 +39,13 @@ func (b *Batch) add(k *Keydir, key []byte, e Entry, del bool) {
 	b.keys = append(b.keys, key...)
 }
 
-// Apply applies the batch to k and empties it. For every operation, fn
-// (if not nil) learns the entry it replaced or deleted (had reports
-// whether there was one) and the entry it set (put is false for a delete).
-func (k *Keydir) Apply(b *Batch, fn func(old Entry, had bool, e Entry, put bool)) {
+// Apply applies the batch to k and empties it, using up to workers
+// goroutines, each on its own shards. For every operation, fn (if not
+// nil) learns the entry it replaced or deleted (had reports whether there
+// was one) and the entry it set (put is false for a delete); w, from 0 to
+// workers-1, says which goroutine calls it, so that fn can keep its
+// figures per worker without locks.
+func (k *Keydir) Apply(b *Batch, workers int, fn func(w int, old Entry, had bool, e Entry, put bool)) {
 	var counts [nShards + 1]int
 	for _, op := range b.ops {
 		counts[op.h>>(64-shardBits)+1]++
@@ -54,37 +59,45 @@ func (k *Keydir) Apply(b *Batch, fn func(old Entry, had bool, e Entry, put bool)
 		sorted[counts[s]] = op
 		counts[s]++
 	}
-	for i := range nShards {
-		start := 0
-		if i > 0 {
-			start = counts[i-1]
-		}
-		run := sorted[start:counts[i]]
-		if len(run) == 0 {
-			continue
-		}
-		// Size the table for the whole run first.
-		sh := &k.shards[i]
-		if (sh.used+len(run))*4 > len(sh.slots)*3 {
-			sh.rebuild(slotsFor(sh.live+len(run)), k.seed)
-		}
-		for _, op := range run {
-			k.applyOp(b, op, fn)
-		}
+	// Now counts[i] is where shard i's run ends, and counts[i-1] where it
+	// starts.
+	workers = max(1, min(workers, nShards))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w * nShards / workers; i < (w+1)*nShards/workers; i++ {
+				start := 0
+				if i > 0 {
+					start = counts[i-1]
+				}
+				k.applyRun(b, i, sorted[start:counts[i]], w, fn)
+			}
+		})
 	}
+	wg.Wait()
 	b.ops, b.keys = b.ops[:0], b.keys[:0]
 }
 
-func (k *Keydir) applyOp(b *Batch, op batchOp, fn func(old Entry, had bool, e Entry, put bool)) {
-	key := b.keys[op.keyStart : op.keyStart+op.keyLen]
-	var old Entry
-	var had bool
-	if op.del {
-		old, had = k.deleteHashed(key, op.h)
-	} else {
-		old, had = k.putHashed(key, op.h, op.e)
+// applyRun applies the ops of one shard, in order.
+func (k *Keydir) applyRun(b *Batch, shard int, run []batchOp, w int, fn func(w int, old Entry, had bool, e Entry, put bool)) {
+	if len(run) == 0 {
+		return
 	}
-	if fn != nil {
-		fn(old, had, op.e, !op.del)
+	sh := &k.shards[shard]
+	if (sh.used+len(run))*4 > len(sh.slots)*3 { // size the table for the whole run first
+		sh.rebuild(slotsFor(sh.live+len(run)), k.seed)
+	}
+	for _, op := range run {
+		key := b.keys[op.keyStart : op.keyStart+op.keyLen]
+		var old Entry
+		var had bool
+		if op.del {
+			old, had = sh.delete(key, op.h, k.seed)
+		} else {
+			old, had = sh.put(key, op.h, op.e, k.seed)
+		}
+		if fn != nil {
+			fn(w, old, had, op.e, !op.del)
+		}
 	}
 }

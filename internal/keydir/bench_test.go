@@ -82,10 +82,10 @@ func BenchmarkLoadBatch(b *testing.B) {
 		for i, key := range keys {
 			batch.Put(k, key, keydir.Entry{FileID: 1, Size: 137, Offset: int64(i) * 137})
 			if batch.Len() >= 1<<16 {
-				k.Apply(&batch, nil)
+				k.Apply(&batch, runtime.GOMAXPROCS(0), nil)
 			}
 		}
-		k.Apply(&batch, nil)
+		k.Apply(&batch, runtime.GOMAXPROCS(0), nil)
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/key")
 }

@@ -42,7 +42,6 @@ const (
 // guards it with its lock.
 type Keydir struct {
 	seed   maphash.Seed
-	n      int
 	shards [nShards]shard
 }
 
@@ -96,9 +95,12 @@ func (k *Keydir) Put(key []byte, e Entry) (old Entry, replaced bool) {
 }
 
 func (k *Keydir) putHashed(key []byte, h uint64, e Entry) (old Entry, replaced bool) {
-	sh := k.shard(h)
+	return k.shard(h).put(key, h, e, k.seed)
+}
+
+func (sh *shard) put(key []byte, h uint64, e Entry, seed maphash.Seed) (old Entry, replaced bool) {
 	if (sh.used+1)*4 > len(sh.slots)*3 {
-		sh.rebuild(slotsFor(sh.live+1), k.seed)
+		sh.rebuild(slotsFor(sh.live+1), seed)
 	}
 	i, found := sh.find(key, h)
 	if found {
@@ -112,7 +114,6 @@ func (k *Keydir) putHashed(key []byte, h uint64, e Entry) (old Entry, replaced b
 	}
 	sh.slots[i] = sh.append(key, e, h)
 	sh.live++
-	k.n++
 	return Entry{}, false
 }
 
@@ -122,7 +123,10 @@ func (k *Keydir) Delete(key []byte) (old Entry, ok bool) {
 }
 
 func (k *Keydir) deleteHashed(key []byte, h uint64) (old Entry, ok bool) {
-	sh := k.shard(h)
+	return k.shard(h).delete(key, h, k.seed)
+}
+
+func (sh *shard) delete(key []byte, h uint64, seed maphash.Seed) (old Entry, ok bool) {
 	i, found := sh.find(key, h)
 	if !found {
 		return Entry{}, false
@@ -131,10 +135,9 @@ func (k *Keydir) deleteHashed(key []byte, h uint64) (old Entry, ok bool) {
 	old = sh.entry(s)
 	sh.slots[i] = deadSlot
 	sh.live--
-	k.n--
 	sh.garbage += sh.recordLen(s)
 	if sh.garbage > 4096 && sh.garbage*2 > len(sh.arena) {
-		sh.rebuild(slotsFor(sh.live), k.seed)
+		sh.rebuild(slotsFor(sh.live), seed)
 	}
 	return old, true
 }
@@ -157,7 +160,13 @@ func (k *Keydir) CompareAndSwap(key []byte, old, e Entry) bool {
 }
 
 // Len returns the number of keys.
-func (k *Keydir) Len() int { return k.n }
+func (k *Keydir) Len() int {
+	n := 0
+	for i := range k.shards {
+		n += k.shards[i].live
+	}
+	return n
+}
 
 // Range calls fn for every key until fn returns false. The key aliases the
 // Keydir's memory: fn must not retain or modify it, nor change the Keydir.
@@ -266,11 +275,11 @@ func (sh *shard) rebuild(n int, seed maphash.Seed) {
 }
 
 // slotsFor returns a table size, a power of two, that holds n keys at a
-// load factor of at most one half, so that the table is resized after
-// about n more insertions.
+// load factor of at most two thirds. Tables are rebuilt at three quarters,
+// so a table that grows by doubling runs at a load of 3/8 to 3/4.
 func slotsFor(n int) int {
 	size := minSlots
-	for size < 2*n {
+	for size < n+n/2 {
 		size *= 2
 	}
 	return size

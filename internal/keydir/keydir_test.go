@@ -5,6 +5,7 @@ import (
 	"maps"
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aether-kv/aether-kv/internal/keydir"
@@ -279,7 +280,8 @@ func TestBatchAgainstMap(t *testing.T) {
 			}
 		}
 		reports := 0
-		k.Apply(&b, func(old keydir.Entry, had bool, e keydir.Entry, put bool) { reports++ })
+		var mu sync.Mutex
+		k.Apply(&b, 2, func(w int, old keydir.Entry, had bool, e keydir.Entry, put bool) { mu.Lock(); reports++; mu.Unlock() })
 		if reports != 5000 || b.Len() != 0 {
 			t.Fatalf("round %d: Apply reported %d ops and left %d, want 5000 and 0", round, reports, b.Len())
 		}
