@@ -28,7 +28,10 @@ import (
 //	 trailer's bytes [0:28].
 //
 // A hint file is trusted only whole: a bad entry or trailer, or a data file
-// of another size, and start-up scans the data file instead.
+// of another size, and start-up scans the data file instead. DecodeHints
+// checks the checksum of the whole file and the bounds of every entry; the
+// entries' own checksums, redundant once the file's matches, are there for
+// salvaging what a damaged hint file still holds (VerifyHintEntry).
 //
 // On-disk format; do not change.
 const (
@@ -125,6 +128,19 @@ func walkHints(body []byte, dataSize int64, maxKey int, fn func(HintEntry)) (uin
 	return n, nil
 }
 
+// VerifyHintEntry reports whether the entry at the start of b has the
+// checksum it claims, and its size.
+func VerifyHintEntry(b []byte) (size int, ok bool) {
+	if len(b) < HintEntrySize {
+		return 0, false
+	}
+	n := HintEntrySize + int64(binary.LittleEndian.Uint32(b[12:]))
+	if int64(len(b)) < n {
+		return 0, false
+	}
+	return int(n), crc32.ChecksumIEEE(b[4:n]) == binary.LittleEndian.Uint32(b)
+}
+
 func decodeHint(b []byte, dataSize int64, maxKey int) (HintEntry, int, error) {
 	if len(b) < HintEntrySize {
 		return HintEntry{}, 0, fmt.Errorf("truncated entry: %w", ErrCorrupt)
@@ -145,8 +161,6 @@ func decodeHint(b []byte, dataSize int64, maxKey int) (HintEntry, int, error) {
 	n := HintEntrySize + int(ks)
 	e.Key = b[HintEntrySize:n:n]
 	switch {
-	case crc32.ChecksumIEEE(b[4:n]) != binary.LittleEndian.Uint32(b):
-		return HintEntry{}, 0, fmt.Errorf("entry checksum: %w", ErrCorrupt)
 	case e.Flag != FlagValue && e.Flag != FlagTombstone:
 		return HintEntry{}, 0, fmt.Errorf("unknown flag %d: %w", e.Flag, ErrCorrupt)
 	case e.Flag == FlagTombstone && e.ValueSize != 0:

@@ -211,3 +211,20 @@ func FuzzDecodeHints(f *testing.F) {
 		}
 	})
 }
+
+func TestVerifyHintEntry(t *testing.T) {
+	entry := format.AppendHint(nil, format.HintEntry{Timestamp: 7, ValueSize: 3, Offset: 42, Key: []byte("key")})
+	if n, ok := format.VerifyHintEntry(entry); !ok || n != len(entry) {
+		t.Fatalf("VerifyHintEntry(good) = %d, %t, want %d, true", n, ok, len(entry))
+	}
+	for i := range entry {
+		bad := bytes.Clone(entry)
+		bad[i] ^= 0x10
+		if _, ok := format.VerifyHintEntry(bad); ok {
+			t.Errorf("VerifyHintEntry accepted the entry with byte %d flipped", i)
+		}
+	}
+	if _, ok := format.VerifyHintEntry(entry[:len(entry)-1]); ok {
+		t.Error("VerifyHintEntry accepted a truncated entry")
+	}
+}
