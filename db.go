@@ -71,12 +71,14 @@ func Open(dir string, opts *Options) (*DB, error) {
 	}
 	db.synced.Store(db.mu.log.Size())
 	if !o.SyncEveryWrite {
+		// Every SyncInterval, and whenever writers leave more than
+		// unsyncedLimit bytes unsynced.
 		db.wg.Add(1)
-		go db.syncLoop()
+		go db.loop(o.SyncInterval, db.kick, db.backgroundSync)
 	}
 	if o.MergeRatio > 0 {
 		db.wg.Add(1)
-		go db.mergeLoop()
+		go db.loop(o.mergeCheck, nil, db.autoMerge)
 	}
 	return db, nil
 }

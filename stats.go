@@ -57,23 +57,13 @@ func (db *DB) needsMerge() bool {
 	return false
 }
 
-// mergeLoop starts a merge whenever needsMerge says so, until Close.
-func (db *DB) mergeLoop() {
-	defer db.wg.Done()
-	t := time.NewTicker(db.opts.mergeCheck)
-	defer t.Stop()
-	for {
-		select {
-		case <-db.stop:
-			return
-		case <-t.C:
-			if !db.needsMerge() {
-				continue
-			}
-			err := db.Merge()
-			if err != nil && !errors.Is(err, ErrMergeRunning) && !errors.Is(err, ErrClosed) {
-				db.opts.Logger.Error("automatic merge failed", "dir", db.dir, "err", err)
-			}
-		}
+// autoMerge starts a merge if needsMerge says so.
+func (db *DB) autoMerge() {
+	if !db.needsMerge() {
+		return
+	}
+	err := db.Merge()
+	if err != nil && !errors.Is(err, ErrMergeRunning) && !errors.Is(err, ErrClosed) {
+		db.opts.Logger.Error("automatic merge failed", "dir", db.dir, "err", err)
 	}
 }

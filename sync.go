@@ -61,21 +61,26 @@ func (db *DB) advanceSynced(pos int64) {
 	}
 }
 
-// syncLoop flushes and fsyncs every SyncInterval, and whenever writers
-// report more than unsyncedLimit unsynced bytes, until Close.
-func (db *DB) syncLoop() {
+// backgroundSync flushes and fsyncs buffered writes.
+func (db *DB) backgroundSync() {
+	if err := db.Sync(); err != nil && err != ErrClosed {
+		db.opts.Logger.Error("background sync failed", "dir", db.dir, "err", err)
+	}
+}
+
+// loop calls fn every interval, and whenever kick fires (a nil kick never
+// does), until Close.
+func (db *DB) loop(interval time.Duration, kick <-chan struct{}, fn func()) {
 	defer db.wg.Done()
-	t := time.NewTicker(db.opts.SyncInterval)
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-db.stop:
 			return
 		case <-t.C:
-		case <-db.kick:
+		case <-kick:
 		}
-		if err := db.Sync(); err != nil && err != ErrClosed {
-			db.opts.Logger.Error("background sync failed", "dir", db.dir, "err", err)
-		}
+		fn()
 	}
 }
