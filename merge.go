@@ -16,6 +16,14 @@ import (
 // ErrMergeRunning is returned by Merge when a merge is already running.
 var ErrMergeRunning = errors.New("aetherkv: a merge is already running")
 
+// A merge holds the DB's lock, shared or exclusive, for one batch at a
+// time; small batches keep the wait of a writer short.
+const (
+	liveCheckBatch = 16   // records checked against the key directory under one read lock
+	switchBatch    = 1024 // moved keys made readable with one write(2), then switched...
+	switchChunk    = 16   // ...this many under one write lock
+)
+
 // mergeStats is what Stats reports of merges.
 type mergeStats struct {
 	runs      int64
@@ -187,7 +195,7 @@ func (m *merger) copyFile(in mergeInput) error {
 			hdr:   r.Header,
 			start: start,
 		})
-		if len(m.batch) >= 256 || len(m.arena) >= 1<<20 {
+		if len(m.batch) >= liveCheckBatch || len(m.arena) >= 1<<20 {
 			if err := m.copyBatch(); err != nil {
 				return err
 			}
@@ -267,7 +275,7 @@ func (m *merger) copyRecord(rec, key []byte, h format.Header, old keydir.Entry) 
 		keyStart: keyStart, keyEnd: len(m.movedKeys), old: old,
 		new: keydir.Entry{FileID: out.id, Offset: off, Size: old.Size},
 	})
-	if len(m.pending) >= 1024 {
+	if len(m.pending) >= switchBatch {
 		return m.switchPending()
 	}
 	return nil
@@ -281,14 +289,17 @@ func (m *merger) switchPending() error {
 		return err
 	}
 	db := m.db
-	db.mu.Lock()
-	m.out.seg.size = m.out.dataW.n
-	for _, mv := range m.pending {
-		if db.mu.keys.CompareAndSwap(m.movedKeys[mv.keyStart:mv.keyEnd], mv.old, mv.new) {
-			db.accountLocked(mv.old, true, mv.new, true)
+	for start := 0; start < len(m.pending); start += switchChunk {
+		chunk := m.pending[start:min(len(m.pending), start+switchChunk)]
+		db.mu.Lock()
+		m.out.seg.size = m.out.dataW.n
+		for _, mv := range chunk {
+			if db.mu.keys.CompareAndSwap(m.movedKeys[mv.keyStart:mv.keyEnd], mv.old, mv.new) {
+				db.accountLocked(mv.old, true, mv.new, true)
+			}
 		}
+		db.mu.Unlock()
 	}
-	db.mu.Unlock()
 	m.pending, m.movedKeys = m.pending[:0], m.movedKeys[:0]
 	return nil
 }

@@ -8,12 +8,17 @@ import (
 	"github.com/aether-kv/aether-kv/internal/vfs"
 )
 
-// writer writes a new file through a buffer and counts what it wrote.
+// writer writes a new file through a buffer and counts what it wrote. It
+// fsyncs every bytesPerSync bytes, so that a merge never piles up dirty
+// pages whose writeback would stall the writes of the store itself.
 type writer struct {
-	f vfs.File
-	w *bufio.Writer
-	n int64
+	f      vfs.File
+	w      *bufio.Writer
+	n      int64
+	synced int64 // n at the last fsync
 }
+
+const bytesPerSync = 8 << 20
 
 func newWriter(f vfs.File) *writer {
 	return &writer{f: f, w: bufio.NewWriterSize(f, 256<<10)}
@@ -24,6 +29,9 @@ func (w *writer) write(b []byte) error {
 	w.n += int64(n)
 	if err != nil {
 		return fmt.Errorf("write %s: %w", w.f.Name(), err)
+	}
+	if w.n-w.synced >= bytesPerSync {
+		return w.sync()
 	}
 	return nil
 }
@@ -42,6 +50,7 @@ func (w *writer) sync() error {
 	if err := w.f.Sync(); err != nil {
 		return fmt.Errorf("fsync %s: %w", w.f.Name(), err)
 	}
+	w.synced = w.n
 	return nil
 }
 
