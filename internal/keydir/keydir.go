@@ -172,15 +172,14 @@ func (k *Keydir) Len() int {
 // Keydir's memory: fn must not retain or modify it, nor change the Keydir.
 // The order is unspecified.
 func (k *Keydir) Range(fn func(key []byte, e Entry) bool) {
+	stopped := false
 	for i := range k.shards {
-		sh := &k.shards[i]
-		for _, s := range sh.slots {
-			if s == emptySlot || s == deadSlot {
-				continue
-			}
-			if !fn(sh.key(s), sh.entry(s)) {
-				return
-			}
+		k.RangeShard(i, func(key []byte, e Entry) bool {
+			stopped = !fn(key, e)
+			return !stopped
+		})
+		if stopped {
+			return
 		}
 	}
 }
@@ -296,5 +295,22 @@ func decodeEntry(b []byte) Entry {
 		FileID: binary.LittleEndian.Uint32(b[0:]),
 		Size:   binary.LittleEndian.Uint32(b[4:]),
 		Offset: int64(binary.LittleEndian.Uint64(b[8:])),
+	}
+}
+
+// Shards is the number of shards; RangeShard takes 0 to Shards-1.
+const Shards = nShards
+
+// RangeShard is Range over the keys of one shard. Every key belongs to
+// exactly one shard, for as long as it exists.
+func (k *Keydir) RangeShard(i int, fn func(key []byte, e Entry) bool) {
+	sh := &k.shards[i]
+	for _, s := range sh.slots {
+		if s == emptySlot || s == deadSlot {
+			continue
+		}
+		if !fn(sh.key(s), sh.entry(s)) {
+			return
+		}
 	}
 }
