@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -93,6 +94,16 @@ func (o *Options) validate() error {
 // Get returns a copy of the value of key, or ErrNotFound. A record that
 // fails its checksum is never returned: Get reports ErrCorrupt instead.
 func (db *DB) Get(key []byte) ([]byte, error) {
+	v, err := db.GetInto(nil, key)
+	if err == nil && v == nil {
+		v = []byte{} // an empty value, not a missing one
+	}
+	return v, err
+}
+
+// GetInto is Get, appending the value to dst and returning the extended
+// slice: with a dst of enough capacity it allocates nothing.
+func (db *DB) GetInto(dst, key []byte) (value []byte, err error) {
 	db.mu.RLock()
 	defer db.mu.RUnlock()
 	if db.mu.closed {
@@ -102,19 +113,26 @@ func (db *DB) Get(key []byte) ([]byte, error) {
 	if !ok {
 		return nil, ErrNotFound
 	}
-	buf := make([]byte, e.Size)
-	path, err := db.readLocked(e, buf)
+	// A mapped file that another program truncated raises SIGBUS on
+	// access: turn that into an error for this call, not a crash.
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("aetherkv: get: data file %d at offset %d is unreadable (was it truncated?): %v", e.FileID, e.Offset, r)
+		}
+	}()
+	rec, path, err := db.recordLocked(e)
 	if err != nil {
 		return nil, fmt.Errorf("aetherkv: get: %w", err)
 	}
-	rec, err := format.Decode(buf)
-	if err == nil && (rec.Flag != format.FlagValue || !bytes.Equal(rec.Key, key)) {
+	r, err := format.Decode(rec)
+	if err == nil && (r.Flag != format.FlagValue || !bytes.Equal(r.Key, key)) {
 		err = fmt.Errorf("record is not the value of this key: %w", ErrCorrupt)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("aetherkv: get: %s at offset %d: %w", path, e.Offset, err)
 	}
-	return rec.Value, nil
+	return append(dst, r.Value...), nil
 }
 
 // Put sets the value of key. It is safe to modify key and value after Put
@@ -264,9 +282,7 @@ func (db *DB) Close() error {
 		db.advanceSynced(db.mu.base + db.mu.log.Size()) // writers waiting in syncTo are covered
 	}
 	for _, s := range db.mu.segs {
-		if s.f != nil {
-			s.f.Close()
-		}
+		s.close()
 	}
 	if db.mu.err != nil {
 		err = errors.Join(db.mu.err, err)

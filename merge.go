@@ -367,8 +367,12 @@ func (m *merger) finishOutput() error {
 	if err := fs.Rename(out.hintPath+storage.TempSuffix, out.hintPath); err != nil {
 		return fmt.Errorf("rename merge hint: %w", err)
 	}
+	mapping, err := storage.Map(out.seg.f, out.dataW.n)
+	if err != nil {
+		return err
+	}
 	m.db.mu.Lock()
-	out.seg.path = out.dataPath
+	out.seg.path, out.seg.m = out.dataPath, mapping
 	m.db.mu.Unlock()
 	m.outputBytes += out.dataW.n
 	m.out = nil
@@ -394,7 +398,7 @@ func (m *merger) retireInputs() error {
 	db.mu.Unlock()
 	db.syncMu.Unlock()
 	for _, in := range m.inputs {
-		in.seg.f.Close()
+		in.seg.close()
 		hint := filepath.Join(db.dir, storage.HintName(in.id))
 		if err := fs.Remove(hint); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("remove %s: %w", hint, err)

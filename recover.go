@@ -35,9 +35,7 @@ func (db *DB) load() error {
 	defer func() {
 		if db.mu.segs == nil { // load failed: close what it opened
 			for _, s := range segs {
-				if s.f != nil {
-					s.f.Close()
-				}
+				s.close()
 			}
 		}
 	}()
@@ -52,7 +50,7 @@ func (db *DB) load() error {
 	active := files[len(files)-1]
 	path := filepath.Join(db.dir, active.Name)
 	_, statErr := fs.Stat(path)
-	log, err := storage.OpenLog(fs, path, active.ID, db.opts.BatchSize)
+	log, err := storage.OpenLog(fs, path, active.ID, db.opts.BatchSize, db.opts.MaxFileSize)
 	if err != nil {
 		return err
 	}
@@ -167,10 +165,17 @@ func (db *DB) loadFile(l *loader, df storage.DataFile, active bool) (*segment, e
 		return nil, fmt.Errorf("stat %s: %w", path, err)
 	}
 	seg.size = fi.Size()
+	if !active {
+		if seg.m, err = storage.Map(f, seg.size); err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
 	if !active && db.loadHint(l, df, fi.Size()) {
 		return seg, nil
 	}
 	if err := db.scanFile(l, f, df.ID, path, fi.Size(), active); err != nil {
+		seg.close()
 		f.Close()
 		return nil, err
 	}

@@ -17,7 +17,7 @@ import (
 // with the same data.
 func (db *DB) rotateLocked(next uint32) error {
 	old := db.mu.log
-	f, err := old.Seal()
+	f, m, err := old.Seal()
 	if err != nil {
 		return db.failLocked("rotation", err)
 	}
@@ -28,14 +28,14 @@ func (db *DB) rotateLocked(next uint32) error {
 	}
 	old.SetPath(closedPath)
 	seg := db.mu.segs[old.ID()]
-	seg.f, seg.path = f, closedPath
+	seg.f, seg.m, seg.path = f, m, closedPath
 	db.mu.base += old.Size()
 	db.advanceSynced(db.mu.base) // Seal fsynced everything written so far
 	if err := fs.SyncDir(db.dir); err != nil {
 		return db.failLocked("rotation", fmt.Errorf("sync %s: %w", db.dir, err))
 	}
 	activePath := filepath.Join(db.dir, storage.ActiveName)
-	log, err := storage.OpenLog(fs, activePath, next, db.opts.BatchSize)
+	log, err := storage.OpenLog(fs, activePath, next, db.opts.BatchSize, db.opts.MaxFileSize)
 	if err != nil {
 		return db.failLocked("rotation", err)
 	}

@@ -4,13 +4,15 @@ import (
 	"fmt"
 
 	"github.com/aether-kv/aether-kv/internal/keydir"
+	"github.com/aether-kv/aether-kv/internal/storage"
 	"github.com/aether-kv/aether-kv/internal/vfs"
 )
 
 // segment is one data file: its reader (nil for the active file, which is
 // read through its Log) and its byte accounting.
 type segment struct {
-	f    vfs.File // open for reading; nil while the file is active
+	f    vfs.File         // open for reading; nil while the file is active
+	m    *storage.Mapping // f mapped into memory; nil if it could not be
 	path string
 	size int64 // bytes in the file, buffered bytes included
 	live int64 // bytes of records the key directory points at
@@ -19,21 +21,41 @@ type segment struct {
 // dead returns the bytes a merge would reclaim from the file.
 func (s *segment) dead() int64 { return s.size - s.live }
 
-// readLocked reads the record e points at into buf (len e.Size). The
-// caller holds db.mu, shared at least.
-func (db *DB) readLocked(e keydir.Entry, buf []byte) (path string, err error) {
+// close unmaps and closes the file of a closed segment. No reader may be
+// using it: the caller has removed it from db.mu.segs under the write
+// lock, or owns it alone.
+func (s *segment) close() {
+	s.m.Close()
+	if s.f != nil {
+		s.f.Close()
+	}
+}
+
+// recordLocked returns the bytes of the record e points at: a view of the
+// write buffer or of a memory-mapped file where it can, valid only while
+// the caller holds db.mu (shared at least), else a copy read with pread.
+func (db *DB) recordLocked(e keydir.Entry) (rec []byte, path string, err error) {
+	n := int64(e.Size)
 	if e.FileID == db.mu.log.ID() {
-		return db.mu.log.Path(), db.mu.log.ReadAt(buf, e.Offset)
+		log := db.mu.log
+		if b, ok := log.View(e.Offset, n); ok {
+			return b, log.Path(), nil
+		}
+		buf := make([]byte, n)
+		return buf, log.Path(), log.ReadAt(buf, e.Offset)
 	}
 	seg := db.mu.segs[e.FileID]
 	if seg == nil || seg.f == nil {
-		return "", fmt.Errorf("key directory points at data file %d, which is not open: %w", e.FileID, ErrCorrupt)
+		return nil, "", fmt.Errorf("key directory points at data file %d, which is not open: %w", e.FileID, ErrCorrupt)
 	}
-	n, err := seg.f.ReadAt(buf, e.Offset)
-	if n == len(buf) {
-		return seg.path, nil
+	if b, ok := seg.m.View(e.Offset, n); ok {
+		return b, seg.path, nil
 	}
-	return seg.path, fmt.Errorf("read %s at %d: %w", seg.path, e.Offset, err)
+	buf := make([]byte, n)
+	if got, err := seg.f.ReadAt(buf, e.Offset); got != len(buf) {
+		return nil, seg.path, fmt.Errorf("read %s at %d: %w", seg.path, e.Offset, err)
+	}
+	return buf, seg.path, nil
 }
 
 // accountLocked moves the live bytes of a key from its old record, if

@@ -200,7 +200,7 @@ func TestOpenLogFault(t *testing.T) {
 		return nil
 	})
 	path := newLogPath(t)
-	if l, err := storage.OpenLog(fs, path, 1, 100); !errors.Is(err, syscall.EACCES) || !strings.Contains(err.Error(), path) {
+	if l, err := storage.OpenLog(fs, path, 1, 100, 1<<20); !errors.Is(err, syscall.EACCES) || !strings.Contains(err.Error(), path) {
 		t.Fatalf("OpenLog(%s) = %v, %v, want EACCES naming the path", path, l, err)
 	}
 }
@@ -291,14 +291,14 @@ func ExampleRecordError() {
 
 func TestLogSeal(t *testing.T) {
 	path := newLogPath(t)
-	l, err := storage.OpenLog(vfs.Default, path, 3, 1<<20)
+	l, err := storage.OpenLog(vfs.Default, path, 3, 1<<20, 1<<20)
 	if err != nil {
 		t.Fatal(err)
 	}
 	recs := genRecords(20, 17)
 	data, _ := build(recs)
 	appendAll(t, l, recs)
-	f, err := l.Seal()
+	f, _, err := l.Seal()
 	if err != nil {
 		t.Fatalf("Seal = %v", err)
 	}
@@ -327,7 +327,7 @@ func TestLogSealFaults(t *testing.T) {
 			l := mustOpenLog(t, fs, newLogPath(t), 1<<20)
 			appendAll(t, l, genRecords(3, 18))
 			tt.inject(fs)
-			if f, err := l.Seal(); f != nil || !errors.Is(err, tt.want) {
+			if f, _, err := l.Seal(); f != nil || !errors.Is(err, tt.want) {
 				t.Fatalf("Seal = %v, %v, want nil, %v", f, err, tt.want)
 			}
 		})

@@ -24,11 +24,14 @@ type Log struct {
 	buf     []byte
 	flushed int64 // bytes in the file; the buffer starts here
 	err     error // sticky: the first write error
+	m       *Mapping
 }
 
 // OpenLog opens (creating it, mode 0600) the active file at path for
 // appending at its end. batch is the buffer size past which Append writes.
-func OpenLog(fs vfs.FS, path string, id uint32, batch int) (*Log, error) {
+// The file is memory-mapped for reading up to mapSize bytes, or its size
+// if larger (see Map).
+func OpenLog(fs vfs.FS, path string, id uint32, batch int, mapSize int64) (*Log, error) {
 	f, err := fs.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -38,7 +41,12 @@ func OpenLog(fs vfs.FS, path string, id uint32, batch int) (*Log, error) {
 		f.Close()
 		return nil, fmt.Errorf("stat %s: %w", path, err)
 	}
-	return &Log{f: f, id: id, path: path, batch: batch, flushed: fi.Size(), buf: make([]byte, 0, batch+256)}, nil
+	m, err := Map(f, max(mapSize, fi.Size()))
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &Log{f: f, id: id, path: path, batch: batch, flushed: fi.Size(), buf: make([]byte, 0, batch+256), m: m}, nil
 }
 
 // ID returns the number of the data file.
@@ -114,6 +122,23 @@ func (l *Log) Sync() error {
 	return nil
 }
 
+// View returns the n bytes at off without copying them, from the buffer or
+// the file's mapping, or false if they must be read with ReadAt. The bytes
+// are valid until the next Append or Flush.
+func (l *Log) View(off, n int64) ([]byte, bool) {
+	if off >= l.flushed {
+		i := off - l.flushed
+		if i+n > int64(len(l.buf)) {
+			return nil, false
+		}
+		return l.buf[i : i+n : i+n], true
+	}
+	if off+n > l.flushed {
+		return nil, false
+	}
+	return l.m.View(off, n)
+}
+
 // ReadAt reads len(p) bytes at off, from the buffer or the file.
 func (l *Log) ReadAt(p []byte, off int64) error {
 	if off >= l.flushed {
@@ -128,16 +153,17 @@ func (l *Log) ReadAt(p []byte, off int64) error {
 }
 
 // Seal flushes and fsyncs the log for the last time and hands back its
-// file, still open, for reading. The Log must not be used afterwards.
-func (l *Log) Seal() (vfs.File, error) {
+// file, still open, and its mapping, for reading. The Log must not be used
+// afterwards.
+func (l *Log) Seal() (vfs.File, *Mapping, error) {
 	if err := l.Flush(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := l.Sync(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	l.buf = nil
-	return l.f, nil
+	return l.f, l.m, nil
 }
 
 // SetPath records that the file was renamed.
@@ -152,6 +178,9 @@ func (l *Log) Close() error {
 	}
 	if cerr := l.f.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("close %s: %w", l.path, cerr)
+	}
+	if merr := l.m.Close(); err == nil && merr != nil {
+		err = fmt.Errorf("munmap %s: %w", l.path, merr)
 	}
 	return err
 }

@@ -17,7 +17,7 @@ import (
 // mustOpenLog opens the log at path, closing it when the test ends.
 func mustOpenLog(t *testing.T, fs vfs.FS, path string, batch int) *storage.Log {
 	t.Helper()
-	l, err := storage.OpenLog(fs, path, 7, batch)
+	l, err := storage.OpenLog(fs, path, 7, batch, 1<<20)
 	if err != nil {
 		t.Fatalf("OpenLog(%s) = %v", path, err)
 	}
@@ -120,7 +120,7 @@ func TestLogReopenAppendsAtEnd(t *testing.T) {
 	path := newLogPath(t)
 	old := genRecords(3, 2)
 	data, _ := build(old)
-	l, err := storage.OpenLog(vfs.Default, path, 7, 1<<20)
+	l, err := storage.OpenLog(vfs.Default, path, 7, 1<<20, 1<<20)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +155,7 @@ func TestLogReopenAppendsAtEnd(t *testing.T) {
 
 func TestLogCloseFlushes(t *testing.T) {
 	path := newLogPath(t)
-	l, err := storage.OpenLog(vfs.Default, path, 1, 1<<20)
+	l, err := storage.OpenLog(vfs.Default, path, 1, 1<<20, 1<<20)
 	if err != nil {
 		t.Fatal(err)
 	}
