@@ -83,6 +83,7 @@ func BenchmarkPutDurable(b *testing.B) {
 					}
 				}
 			})
+			b.ReportMetric(float64(b.N)/float64(max(1, db.Stats().Fsyncs)), "puts/fsync")
 			all := slices.Concat(lat...)
 			slices.Sort(all)
 			if len(all) > 0 {

@@ -34,8 +34,9 @@ type DB struct {
 		err          error // sticky: once a write or fsync fails, writes return it
 	}
 
-	syncMu sync.Mutex   // Allows one fsync at a time; the others wait and share it.
+	commit committer    // lets writers share fsyncs
 	synced atomic.Int64 // write position up to which everything is durable
+	fsyncs atomic.Int64 // fsyncs of the active file by sync rounds
 
 	merging atomic.Bool // a merge is running
 
@@ -66,6 +67,7 @@ func Open(dir string, opts *Options) (*DB, error) {
 		return nil, fmt.Errorf("aetherkv: open: %w", err)
 	}
 	db := &DB{dir: dir, opts: o, lock: lock, stop: make(chan struct{}), kick: make(chan struct{}, 1)}
+	db.commit.cond.L = &db.commit.mu
 	if err := db.load(); err != nil {
 		lock.Close()
 		return nil, fmt.Errorf("aetherkv: open %s: %w", dir, err)
@@ -273,21 +275,21 @@ func (db *DB) Close() error {
 
 	close(db.stop)
 	db.wg.Wait()
-	db.syncMu.Lock() // wait for an fsync in flight
-	defer db.syncMu.Unlock()
-
-	db.mu.Lock()
-	err := db.mu.log.Close()
-	if err == nil {
-		db.advanceSynced(db.mu.base + db.mu.log.Size()) // writers waiting in syncTo are covered
-	}
-	for _, s := range db.mu.segs {
-		s.close()
-	}
-	if db.mu.err != nil {
-		err = errors.Join(db.mu.err, err)
-	}
-	db.mu.Unlock()
+	var err error
+	db.pauseSyncs(func() { // no fsync may be running on a file Close closes
+		db.mu.Lock()
+		defer db.mu.Unlock()
+		err = db.mu.log.Close()
+		if err == nil {
+			db.advanceSynced(db.mu.base + db.mu.log.Size()) // writers waiting in syncTo are covered
+		}
+		for _, s := range db.mu.segs {
+			s.close()
+		}
+		if db.mu.err != nil {
+			err = errors.Join(db.mu.err, err)
+		}
+	})
 	if lerr := db.lock.Close(); lerr != nil && err == nil {
 		err = lerr
 	}

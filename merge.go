@@ -390,13 +390,13 @@ func (m *merger) retireInputs() error {
 	if err := fs.SyncDir(db.dir); err != nil {
 		return fmt.Errorf("sync %s: %w", db.dir, err)
 	}
-	db.syncMu.Lock() // no fsync of a retired file may be in flight
-	db.mu.Lock()
-	for _, in := range m.inputs {
-		delete(db.mu.segs, in.id)
-	}
-	db.mu.Unlock()
-	db.syncMu.Unlock()
+	db.pauseSyncs(func() { // no fsync of a retired file may be in flight
+		db.mu.Lock()
+		for _, in := range m.inputs {
+			delete(db.mu.segs, in.id)
+		}
+		db.mu.Unlock()
+	})
 	for _, in := range m.inputs {
 		in.seg.close()
 		hint := filepath.Join(db.dir, storage.HintName(in.id))

@@ -12,6 +12,7 @@ type Stats struct {
 	DeadBytes int64 // bytes a merge would reclaim: old values, tombstones
 	DataBytes int64 // bytes of all data files, buffered writes included
 	DataFiles int   // data files, the active one included
+	Fsyncs    int64 // fsyncs by Sync, the background sync and group commit since Open
 
 	Merges             int64         // merges completed since Open
 	MergeRunning       bool          // a merge is running now
@@ -27,6 +28,7 @@ func (db *DB) Stats() Stats {
 	st := Stats{
 		Keys:               db.mu.keys.Len(),
 		DataFiles:          len(db.mu.segs),
+		Fsyncs:             db.fsyncs.Load(),
 		Merges:             db.mu.merges.runs,
 		MergeRunning:       db.merging.Load(),
 		LastMerge:          db.mu.merges.last,

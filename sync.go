@@ -1,22 +1,65 @@
 package aetherkv
 
 import (
+	"sync"
 	"time"
 )
 
-// syncTo returns once everything up to log offset end is durable. Writers
-// that arrive while an fsync is running wait for it, then one of them
-// flushes and fsyncs everything they all appended: one fsync covers many
-// writes (group commit).
+// committer lets concurrent writers share fsyncs (group commit). A writer
+// that needs its record durable waits until an fsync that started after
+// its append has finished. One waiter at a time leads: it flushes the
+// buffer and fsyncs, without holding the DB's lock, while new writers go
+// on appending; when it is done it wakes every waiter at once, and the
+// first whose record is still not covered leads the next round, which
+// covers everyone who appended meanwhile.
+type committer struct {
+	mu      sync.Mutex
+	cond    sync.Cond // signalled when a round ends
+	leading bool      // a round is running
+}
+
+// syncTo returns once everything up to write position end is durable, or
+// the sticky error.
 func (db *DB) syncTo(end int64) error {
 	if db.synced.Load() >= end {
 		return nil
 	}
-	db.syncMu.Lock()
-	defer db.syncMu.Unlock()
-	if db.synced.Load() >= end {
-		return nil
+	c := &db.commit
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for db.synced.Load() < end {
+		if c.leading {
+			c.cond.Wait()
+			continue
+		}
+		c.leading = true
+		c.mu.Unlock()
+		err := db.syncRound()
+		c.mu.Lock()
+		c.leading = false
+		c.cond.Broadcast()
+		if err != nil {
+			return err
+		}
 	}
+	return nil
+}
+
+// pauseSyncs runs fn while no sync round runs or starts: fn may close a
+// file that a round could otherwise be fsyncing.
+func (db *DB) pauseSyncs(fn func()) {
+	c := &db.commit
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for c.leading {
+		c.cond.Wait()
+	}
+	fn()
+}
+
+// syncRound flushes the buffer and fsyncs the active file, and records
+// what is durable. Only the leader of a round calls it.
+func (db *DB) syncRound() error {
 	db.mu.Lock()
 	if err := db.mu.err; err != nil || db.mu.closed {
 		db.mu.Unlock()
@@ -36,8 +79,8 @@ func (db *DB) syncTo(end int64) error {
 		return err
 	}
 	// The fsync runs without the lock, so that writers go on appending to
-	// the buffer while it runs. Close waits for syncMu before closing the
-	// file.
+	// the buffer while it runs. Close and merge wait for the round to end
+	// (pauseSyncs) before they close a file.
 	if err := log.Sync(); err != nil {
 		// After a failed fsync the kernel may have dropped the dirty pages
 		// and will not report it again: never retry and trust it.
@@ -46,6 +89,7 @@ func (db *DB) syncTo(end int64) error {
 		db.mu.Unlock()
 		return err
 	}
+	db.fsyncs.Add(1)
 	db.advanceSynced(flushed)
 	return nil
 }
