@@ -51,10 +51,17 @@ type Scanner struct {
 // than maxKey are reported as corrupt, so that a damaged size field never
 // makes the scanner allocate more than that.
 func NewScanner(r io.ReaderAt, name string, size int64, maxKey int) *Scanner {
+	return NewScannerFrom(r, name, 0, size, maxKey)
+}
+
+// NewScannerFrom is NewScanner starting at offset from, where a record
+// must begin; the offsets it reports are from the start of the file.
+func NewScannerFrom(r io.ReaderAt, name string, from, size int64, maxKey int) *Scanner {
 	return &Scanner{
-		r:      bufio.NewReaderSize(io.NewSectionReader(r, 0, size), 256<<10),
+		r:      bufio.NewReaderSize(io.NewSectionReader(r, from, size-from), 256<<10),
 		name:   name,
 		size:   size,
+		off:    from,
 		maxKey: uint32(maxKey),
 	}
 }

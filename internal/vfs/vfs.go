@@ -25,6 +25,7 @@ type FS interface {
 	OpenFile(name string, flag int, perm os.FileMode) (File, error)
 	Remove(name string) error
 	Rename(oldname, newname string) error
+	Link(oldname, newname string) error
 	MkdirAll(dir string, perm os.FileMode) error
 	ReadDir(dir string) ([]os.DirEntry, error)
 	Stat(name string) (os.FileInfo, error)

@@ -44,6 +44,7 @@ const (
 	OpRename                 // FS.Rename
 	OpRemove                 // FS.Remove
 	OpMkdirAll               // FS.MkdirAll
+	OpLink                   // FS.Link
 )
 
 var opNames = [...]string{
@@ -56,6 +57,7 @@ var opNames = [...]string{
 	OpRename:   "rename",
 	OpRemove:   "remove",
 	OpMkdirAll: "mkdir",
+	OpLink:     "link",
 }
 
 // String returns the name used as the Op of the *fs.PathError.
@@ -229,6 +231,14 @@ func (fs *FS) Rename(oldname, newname string) error {
 		return err
 	}
 	return fs.inner.Rename(oldname, newname)
+}
+
+// Link makes a hard link in the inner FS, unless a rule fails it.
+func (fs *FS) Link(oldname, newname string) error {
+	if err := fs.check(OpLink, oldname); err != nil {
+		return err
+	}
+	return fs.inner.Link(oldname, newname)
 }
 
 // MkdirAll creates directories of the inner FS, unless a rule fails it.
