@@ -5,7 +5,6 @@ import (
 	"io"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	aetherkv "github.com/aether-kv/aether-kv"
@@ -40,25 +39,10 @@ A running shell or server holds the directory: use its MERGE command.`,
 // terminal, and writes a summary to out.
 func runMerge(db *aetherkv.DB, out, progress io.Writer) error {
 	before := db.Stats()
-	var bar *progressbar.ProgressBar
-	report := func(done, total int64) {}
-	if isTerminal(progress) {
-		bar = progressbar.NewOptions64(before.DataBytes,
-			progressbar.OptionSetWriter(progress),
-			progressbar.OptionSetDescription("merging"),
-			progressbar.OptionShowBytes(true),
-			progressbar.OptionThrottle(100*time.Millisecond),
-			progressbar.OptionClearOnFinish())
-		report = func(done, total int64) {
-			bar.ChangeMax64(total)
-			bar.Set64(done)
-		}
-	}
+	report, done := progressBar(progress, "merging")
 	start := time.Now()
 	err := db.MergeWithProgress(report)
-	if bar != nil {
-		bar.Finish()
-	}
+	done()
 	if err != nil {
 		return err
 	}

@@ -62,6 +62,7 @@ shell (see "aether-kv shell --help").`,
 	flags.StringVar(&p.flags.configFile, "config", "", "read the configuration from `FILE` instead of the built-in template")
 	flags.StringVar(&p.flags.dataDir, "data-dir", "", "keep the data in `DIR` (overrides DATA_DIR)")
 	root.AddCommand(newShellCommand(p), newMergeCommand(p), newStatsCommand(p))
+	root.AddCommand(newCheckCommand(p))
 	return root
 }
 
@@ -112,6 +113,15 @@ func (p *program) runShell(cmd *cobra.Command, _ []string) error {
 
 // open loads the configuration, applies the flags and opens the database.
 func (p *program) open(cmd *cobra.Command) (*aetherkv.DB, error) {
+	cfg, err := p.config(cmd)
+	if err != nil {
+		return nil, err
+	}
+	return aetherkv.Open(cfg.DataDir, cfg.Options())
+}
+
+// config loads the configuration and applies the flags.
+func (p *program) config(cmd *cobra.Command) (*config.Config, error) {
 	setDataDir := cmd.Flags().Changed("data-dir")
 	if setDataDir && p.flags.dataDir == "" {
 		return nil, usageError{errors.New("--data-dir must not be empty")}
@@ -123,7 +133,7 @@ func (p *program) open(cmd *cobra.Command) (*aetherkv.DB, error) {
 	if setDataDir {
 		cfg.DataDir = p.flags.dataDir
 	}
-	return aetherkv.Open(cfg.DataDir, cfg.Options())
+	return cfg, nil
 }
 
 // Execute runs cmd, a command from NewRootCommand, with ctx, and returns
