@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/aether-kv/aether-kv/internal/format"
@@ -202,7 +203,7 @@ func (db *DB) writeLocked(key, value []byte, flag byte) (end int64, err error) {
 	log := db.mu.log
 	off, size, err := log.Append(uint64(time.Now().UnixNano()), flag, key, value)
 	if err != nil {
-		return 0, db.failLocked("write", err)
+		return 0, db.writeFailedLocked("write", err)
 	}
 	db.mu.segs[log.ID()].size += int64(size)
 	e := keydir.Entry{FileID: log.ID(), Offset: off, Size: uint32(size)}
@@ -227,6 +228,17 @@ func (db *DB) writeLocked(key, value []byte, flag byte) (end int64, err error) {
 // sync before its interval is up. It bounds the fsync that a rotation does
 // while writers wait, and what a power loss can take at high write rates.
 const unsyncedLimit = 8 << 20
+
+// writeFailedLocked handles an error of writing the buffer to the file:
+// a full disk (ENOSPC) only refuses this write, since nothing reached the
+// file (a partial write is cut off again) and the buffer is written once
+// there is space; anything else is sticky (failLocked).
+func (db *DB) writeFailedLocked(op string, err error) error {
+	if errors.Is(err, syscall.ENOSPC) && db.mu.log.Err() == nil {
+		return fmt.Errorf("aetherkv: disk full, the %s was not made; writes resume once space is freed: %w", op, err)
+	}
+	return db.failLocked(op, err)
+}
 
 // failLocked makes err sticky: every later write returns it. Reads go on.
 func (db *DB) failLocked(op string, err error) error {

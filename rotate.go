@@ -17,6 +17,9 @@ import (
 // with the same data.
 func (db *DB) rotateLocked(next uint32) error {
 	old := db.mu.log
+	if err := old.Flush(); err != nil { // nothing has changed yet: a full disk is not fatal
+		return db.writeFailedLocked("rotation", err)
+	}
 	f, m, err := old.Seal()
 	if err != nil {
 		return db.failLocked("rotation", err)

@@ -72,7 +72,7 @@ func (db *DB) syncRound() error {
 	err := log.Flush()
 	flushed := db.mu.base + log.Flushed()
 	if err != nil {
-		err = db.failLocked("write", err)
+		err = db.writeFailedLocked("write", err)
 	}
 	db.mu.Unlock()
 	if err != nil {

@@ -58,15 +58,12 @@ func TestLogWriteFault(t *testing.T) {
 		err        error
 		afterBytes int64
 	}{
-		{"ENOSPC before any byte", syscall.ENOSPC, 0},
-		{"ENOSPC after one byte", syscall.ENOSPC, 1},
-		{"ENOSPC inside the header", syscall.ENOSPC, format.HeaderSize - 1},
-		{"ENOSPC after one header", syscall.ENOSPC, format.HeaderSize},
-		{"ENOSPC after one record", syscall.ENOSPC, pendingOffs[1]},
-		{"ENOSPC inside the second record", syscall.ENOSPC, pendingOffs[1] + 5},
-		{"ENOSPC one byte short", syscall.ENOSPC, int64(len(pendingData)) - 1},
 		{"EIO before any byte", syscall.EIO, 0},
+		{"EIO after one byte", syscall.EIO, 1},
+		{"EIO inside the header", syscall.EIO, format.HeaderSize - 1},
+		{"EIO after one record", syscall.EIO, pendingOffs[1]},
 		{"EIO half way", syscall.EIO, int64(len(pendingData)) / 2},
+		{"EIO one byte short", syscall.EIO, int64(len(pendingData)) - 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -113,6 +110,43 @@ func TestLogWriteFault(t *testing.T) {
 	}
 }
 
+// TestLogDiskFull: a write that fails because the disk is full (ENOSPC),
+// wherever it stops, is cut off the file again, is not sticky, and leaves
+// the buffer to be written in full once there is space.
+func TestLogDiskFull(t *testing.T) {
+	synced, pending := genRecords(5, 1), genRecords(8, 2)
+	pendingData, pendingOffs := build(pending)
+	for _, afterBytes := range []int64{0, 1, format.HeaderSize - 1, format.HeaderSize, pendingOffs[1], pendingOffs[1] + 5, int64(len(pendingData)) - 1} {
+		t.Run(fmt.Sprint("after=", afterBytes), func(t *testing.T) {
+			fs := errfs.New(vfs.Default)
+			path := newLogPath(t)
+			l := mustOpenLog(t, fs, path, 1<<20)
+			appendAll(t, l, synced)
+			if err := l.Flush(); err != nil {
+				t.Fatalf("Flush = %v", err)
+			}
+			good := l.Flushed()
+			appendAll(t, l, pending)
+			fs.InjectWrite(syscall.ENOSPC, afterBytes)
+			if err := l.Flush(); !errors.Is(err, syscall.ENOSPC) {
+				t.Fatalf("Flush on a full disk = %v, want ENOSPC", err)
+			}
+			if fi, _ := os.Stat(path); fi.Size() != good || l.Err() != nil {
+				t.Fatalf("after a full-disk write: size %d, Err() %v; want %d and no sticky error", fi.Size(), l.Err(), good)
+			}
+			fs.Reset() // space is freed
+			if err := l.Flush(); err != nil {
+				t.Fatalf("Flush once there is space = %v", err)
+			}
+			keys, serr := scanAll(t, path)
+			if want := keysOf(append(append([]rec{}, synced...), pending...)); serr != nil || !slicesEqual(keys, want) {
+				t.Fatalf("scan after the retry = %q, %v, want %q", keys, serr, want)
+			}
+			l.Close()
+		})
+	}
+}
+
 func slicesEqual(a, b []string) bool {
 	return strings.Join(a, "\x00") == strings.Join(b, "\x00") && len(a) == len(b)
 }
@@ -132,22 +166,23 @@ func TestLogWriteFaultInAppend(t *testing.T) {
 		}
 		appended = append(appended, r)
 	}
-	if !errors.Is(err, syscall.ENOSPC) {
-		t.Fatalf("Append until the disk is full = %v, want ENOSPC", err)
-	}
-	if l.Err() != err {
-		t.Fatalf("Err() = %v, want %v", l.Err(), err)
+	if !errors.Is(err, syscall.ENOSPC) || l.Err() != nil {
+		t.Fatalf("Append until the disk is full = %v, Err() %v; want ENOSPC, not sticky", err, l.Err())
 	}
 	if fi, _ := os.Stat(path); fi.Size() != l.Flushed() || fi.Size() > 150 {
 		t.Fatalf("file size %d, want Flushed() = %d, at most 150", fi.Size(), l.Flushed())
 	}
+	// The refused record is not in the buffer: once there is space, the
+	// file holds exactly the records whose Append succeeded.
+	fs.Reset()
+	if err := l.Flush(); err != nil {
+		t.Fatalf("Flush once there is space = %v", err)
+	}
 	keys, serr := scanAll(t, path)
-	if serr != nil || len(keys) > len(appended) || !slicesEqual(keys, keysOf(appended[:len(keys)])) {
-		t.Fatalf("scan after the failure = %q, %v, want a prefix of %q", keys, serr, keysOf(appended))
+	if serr != nil || !slicesEqual(keys, keysOf(appended)) {
+		t.Fatalf("scan after the retry = %q, %v, want %q", keys, serr, keysOf(appended))
 	}
-	if _, _, aerr := l.Append(1, format.FlagValue, []byte("k"), nil); aerr != err {
-		t.Errorf("Append after the failure = %v, want the sticky %v", aerr, err)
-	}
+	l.Close()
 }
 
 // TestLogWriteFaultTruncateFails: when the partial write cannot be cut

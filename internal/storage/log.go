@@ -1,9 +1,11 @@
 package storage
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"syscall"
 
 	"github.com/aether-kv/aether-kv/internal/format"
 	"github.com/aether-kv/aether-kv/internal/vfs"
@@ -66,7 +68,9 @@ func (l *Log) Err() error { return l.err }
 
 // Append encodes a record into the buffer, writing the buffer out if it
 // has passed the batch size, and returns the record's offset and size.
-// After a write error every Append fails with that error.
+// After a write error every Append fails with that error; if the disk was
+// full (ENOSPC), the record is taken out again and the error is not
+// sticky: the buffer is written by a later Flush once there is space.
 func (l *Log) Append(timestamp uint64, flag byte, key, value []byte) (off int64, size int, err error) {
 	if l.err != nil {
 		return 0, 0, l.err
@@ -77,6 +81,7 @@ func (l *Log) Append(timestamp uint64, flag byte, key, value []byte) (off int64,
 	size = len(l.buf) - start
 	if len(l.buf) >= l.batch {
 		if err := l.Flush(); err != nil {
+			l.buf = l.buf[:start]
 			return 0, 0, err
 		}
 	}
@@ -84,8 +89,9 @@ func (l *Log) Append(timestamp uint64, flag byte, key, value []byte) (off int64,
 }
 
 // Flush writes the buffer to the file. A failed or short write is cut off
-// the file again, so that the file never ends in part of a record, and
-// becomes the sticky error.
+// the file again, so that the file never ends in part of a record. The
+// error becomes sticky, unless it is ENOSPC: a full disk leaves the buffer
+// as it was, to be written when space is freed.
 func (l *Log) Flush() error {
 	if l.err != nil {
 		return l.err
@@ -98,10 +104,15 @@ func (l *Log) Flush() error {
 		err = io.ErrShortWrite
 	}
 	if err != nil {
-		if terr := l.f.Truncate(l.flushed); terr != nil {
+		terr := l.f.Truncate(l.flushed)
+		if terr != nil {
 			err = fmt.Errorf("%w (and cutting the partial write failed: %v)", err, terr)
 		}
-		l.err = fmt.Errorf("write %s: %w", l.path, err)
+		err = fmt.Errorf("write %s: %w", l.path, err)
+		if terr == nil && errors.Is(err, syscall.ENOSPC) {
+			return err
+		}
+		l.err = err
 		return l.err
 	}
 	l.flushed += int64(n)
