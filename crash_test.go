@@ -59,7 +59,7 @@ func crashChild(spec string) int {
 		fmt.Fprintln(os.Stderr, "bad spec:", err)
 		return 2
 	}
-	opts := &Options{SyncEveryWrite: mode != "buffered", BatchSize: 1024}
+	opts := &Options{SyncEveryWrite: mode != "buffered", BatchSize: 1024, MergeRatio: -1}
 	if mode == "merge" {
 		opts.MaxFileSize, opts.MergeRatio = 32<<10, -1
 	}
@@ -82,6 +82,9 @@ func crashChild(spec string) int {
 	fmt.Fprintln(out, "ready")
 	out.Flush()
 	next := crashOps(seed)
+	if mode == "batch" {
+		return crashBatches(db, out, next, seed)
+	}
 	for n := 1; n <= crashOpMax; n++ {
 		key, value := next()
 		if value == nil {
@@ -103,11 +106,44 @@ func crashChild(spec string) int {
 	return 0
 }
 
+// batchSizes returns the sizes of the child's batches in batch mode.
+func batchSizes(seed uint64) func() int {
+	r := rand.New(rand.NewPCG(seed, 7))
+	return func() int { return 1 + r.IntN(20) }
+}
+
+// crashBatches applies the operations in atomic batches, printing the
+// number of operations acknowledged after each batch.
+func crashBatches(db *DB, out *bufio.Writer, next func() (string, []byte), seed uint64) int {
+	size := batchSizes(seed)
+	b := db.NewBatch()
+	for n := 0; n < crashOpMax; {
+		b.Reset()
+		for range size() {
+			key, value := next()
+			if value == nil {
+				b.Delete([]byte(key))
+			} else {
+				b.Put([]byte(key), value)
+			}
+			n++
+		}
+		if err := db.Write(b); err != nil {
+			fmt.Fprintln(os.Stderr, "write:", err)
+			return 1
+		}
+		fmt.Fprintln(out, n)
+		out.Flush()
+	}
+	db.Close()
+	return 0
+}
+
 func TestCrash(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kill -9 crash test skipped in -short mode")
 	}
-	for _, mode := range []string{"always", "buffered", "merge"} {
+	for _, mode := range []string{"always", "buffered", "merge", "batch"} {
 		t.Run(mode, func(t *testing.T) {
 			dir := t.TempDir()
 			state := map[string]string{} // what the store held after the last reopen
@@ -121,7 +157,11 @@ func TestCrash(t *testing.T) {
 				}
 				got := readAll(t, db)
 				db.Close()
-				k, ok := matchPrefix(state, got, seed, acked, mode != "buffered")
+				boundary := func(int) bool { return true }
+				if mode == "batch" {
+					boundary = batchBoundaries(seed)
+				}
+				k, ok := matchPrefix(state, got, seed, acked, mode != "buffered", boundary)
 				if !ok {
 					t.Fatalf("point %d (seed %d, %d acked): the store matches no prefix of the writes it was sent that keeps every durable one", point, seed, acked)
 				}
@@ -183,10 +223,23 @@ func readAll(t *testing.T, db *DB) map[string]string {
 	return m
 }
 
+// batchBoundaries reports which operation counts end a batch in batch
+// mode: the only states a store may be left in.
+func batchBoundaries(seed uint64) func(k int) bool {
+	ends := map[int]bool{0: true}
+	size := batchSizes(seed)
+	for n := 0; n < crashOpMax; {
+		n += size()
+		ends[n] = true
+	}
+	return func(k int) bool { return ends[k] }
+}
+
 // matchPrefix replays the child's operations on start and returns the
-// number k of operations after which the model equals got. When durable,
+// number k of operations after which the model equals got; k must be a
+// boundary (the end of a batch: no half batch may survive). When durable,
 // k must be at least acked (the child may have done one more, unacked).
-func matchPrefix(start, got map[string]string, seed uint64, acked int, durable bool) (int, bool) {
+func matchPrefix(start, got map[string]string, seed uint64, acked int, durable bool, boundary func(int) bool) (int, bool) {
 	model := make(map[string]string, len(start))
 	for k, v := range start {
 		model[k] = v
@@ -200,7 +253,7 @@ func matchPrefix(start, got map[string]string, seed uint64, acked int, durable b
 	}
 	next := crashOps(seed)
 	for k := 0; k <= crashOpMax; k++ {
-		if diff == 0 && (!durable || k >= acked) {
+		if diff == 0 && (!durable || k >= acked) && boundary(k) {
 			return k, true
 		}
 		key, value := next()

@@ -1,7 +1,6 @@
 package aetherkv
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -31,6 +30,7 @@ type DB struct {
 		segs         map[uint32]*segment // every data file, the active one too
 		base         int64               // write position of the active file's offset 0
 		merges       mergeStats
+		batchSeq     uint64 // number of the last batch written
 		closed       bool
 		err          error // sticky: once a write or fsync fails, writes return it
 	}
@@ -74,6 +74,7 @@ func Open(dir string, opts *Options) (*DB, error) {
 		return nil, fmt.Errorf("aetherkv: open %s: %w", dir, err)
 	}
 	db.synced.Store(db.mu.log.Size())
+	db.mu.batchSeq = uint64(time.Now().UnixNano()) // batch numbers only tell batches apart in a dump
 	if !o.SyncEveryWrite {
 		// Every SyncInterval, and whenever writers leave more than
 		// unsyncedLimit bytes unsynced.
@@ -106,12 +107,18 @@ func (db *DB) Get(key []byte) ([]byte, error) {
 
 // GetInto is Get, appending the value to dst and returning the extended
 // slice: with a dst of enough capacity it allocates nothing.
-func (db *DB) GetInto(dst, key []byte) (value []byte, err error) {
+func (db *DB) GetInto(dst, key []byte) ([]byte, error) {
 	db.mu.RLock()
 	defer db.mu.RUnlock()
 	if db.mu.closed {
 		return nil, ErrClosed
 	}
+	return db.getLocked(dst, key)
+}
+
+// getLocked appends the value of key to dst. The caller holds db.mu,
+// shared at least.
+func (db *DB) getLocked(dst, key []byte) (value []byte, err error) {
 	e, ok := db.mu.keys.Get(key)
 	if !ok {
 		return nil, ErrNotFound
@@ -129,7 +136,7 @@ func (db *DB) GetInto(dst, key []byte) (value []byte, err error) {
 		return nil, fmt.Errorf("aetherkv: get: %w", err)
 	}
 	r, err := format.Decode(rec)
-	if err == nil && (r.Flag != format.FlagValue || !bytes.Equal(r.Key, key)) {
+	if err == nil && !batchValue(r, key) {
 		err = fmt.Errorf("record is not the value of this key: %w", ErrCorrupt)
 	}
 	if err != nil {
@@ -214,14 +221,20 @@ func (db *DB) writeLocked(key, value []byte, flag byte) (end int64, err error) {
 		old, ok := db.mu.keys.Put(key, e)
 		db.accountLocked(old, ok, e, true)
 	}
-	end = db.mu.base + off + int64(size)
+	return db.kickLocked(off, size), nil
+}
+
+// kickLocked returns the write position after the size bytes appended at
+// off, and wakes the sync loop if too much is unsynced.
+func (db *DB) kickLocked(off int64, size int) int64 {
+	end := db.mu.base + off + int64(size)
 	if end-db.synced.Load() > unsyncedLimit {
 		select {
 		case db.kick <- struct{}{}:
 		default:
 		}
 	}
-	return end, nil
+	return end
 }
 
 // unsyncedLimit is how many written but unsynced bytes make the sync loop

@@ -185,14 +185,18 @@ func (m *merger) copyFile(in mergeInput) error {
 		if m.progress != nil {
 			m.progress(m.done, m.inputBytes)
 		}
-		if r.Header.Flag == format.FlagTombstone {
-			continue
+		if r.Header.Flag != format.FlagValue && r.Header.Flag != format.FlagBatchValue {
+			continue // tombstones and batch commits: dropped with their files
 		}
+		// A value written by a batch is copied as a plain value: its batch
+		// was committed, or the key directory would not point at it.
+		h := r.Header
+		h.Flag = format.FlagValue
 		start := len(m.arena)
-		m.arena = format.Append(m.arena, r.Header.Timestamp, r.Header.Flag, r.Key, r.Value)
+		m.arena = format.Append(m.arena, h.Timestamp, h.Flag, r.Key, r.Value)
 		m.batch = append(m.batch, candidate{
 			old:   keydir.Entry{FileID: in.id, Offset: r.Offset, Size: uint32(size)},
-			hdr:   r.Header,
+			hdr:   h,
 			start: start,
 		})
 		if len(m.batch) >= liveCheckBatch || len(m.arena) >= 1<<20 {

@@ -189,33 +189,51 @@ func (db *DB) loadFile(l *loader, df storage.DataFile, active bool) (*segment, e
 	return seg, nil
 }
 
-// scanFile applies every record of a data file to keys.
+// scanFile applies every record of a data file to keys. A batch without
+// its commit record at the end of the active file was torn by a crash, and
+// is cut off like a torn record.
 func (db *DB) scanFile(l *loader, f vfs.File, id uint32, path string, size int64, active bool) error {
 	s := storage.NewScanner(f, path, size, db.opts.MaxKeySize)
+	r := &replay{file: id, apply: l.add}
+	var batchErr error
 	for s.Next() {
-		r := s.Record()
-		l.add(r.Key, r.Header.Flag == format.FlagTombstone, keydir.Entry{FileID: id, Offset: r.Offset, Size: uint32(r.Header.RecordSize())})
+		if err := r.record(s.Record()); err != nil && batchErr == nil {
+			batchErr = &storage.RecordError{File: path, Offset: s.Record().Offset, Err: err}
+		}
 	}
 	l.flush() // the records before a bad one stand, whatever the bad one is
 	scanErr := s.Err()
+	if scanErr == nil && batchErr != nil {
+		scanErr = batchErr
+	}
 	if scanErr == nil {
-		return nil
+		torn, ok := r.open()
+		if !ok {
+			return nil
+		}
+		scanErr = &storage.RecordError{File: path, Offset: torn, Err: fmt.Errorf("batch without its commit record: %w", errIncompleteBatch)}
+		if active {
+			return db.cutTornTail(f, path, torn, size, scanErr)
+		}
 	}
 	if !errors.Is(scanErr, format.ErrCorrupt) {
 		return fmt.Errorf("read %w", scanErr)
 	}
 	bad := s.Offset()
-	if active {
-		next, err := storage.NextValid(f, bad, size, db.opts.MaxKeySize)
+	if torn, ok := r.open(); ok {
+		bad = torn // a batch torn with its last record: cut from its start
+	}
+	if active && scanErr != batchErr {
+		next, err := storage.NextValid(f, s.Offset(), size, db.opts.MaxKeySize)
 		if err != nil {
-			return fmt.Errorf("scan %s after offset %d: %w", path, bad, err)
+			return fmt.Errorf("scan %s after offset %d: %w", path, s.Offset(), err)
 		}
 		if next < 0 {
 			return db.cutTornTail(f, path, bad, size, scanErr)
 		}
 	}
 	return fmt.Errorf("%w; the records after it cannot be trusted, so the store will not open: "+
-		"copy the data directory aside, then remove the damaged record or truncate the file at that offset", scanErr)
+		"run \"aether-kv check --repair\" to keep every valid record (the originals are kept)", scanErr)
 }
 
 // loadHint applies the hint file of a closed data file to keys, and

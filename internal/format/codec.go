@@ -25,7 +25,43 @@ const (
 	FlagValue byte = 0
 	// FlagTombstone marks a record that deletes a key.
 	FlagTombstone byte = 1
+
+	// FlagBatchValue and FlagBatchTombstone mark the records of an atomic
+	// batch: they count only once the batch's commit record follows them.
+	FlagBatchValue     byte = 2
+	FlagBatchTombstone byte = 3
+	// FlagBatchCommit ends a batch. Its key is the batch's sequence number
+	// (8 bytes, little-endian) and its value the number of records in the
+	// batch (4 bytes, little-endian), which immediately precede it in the
+	// same file.
+	FlagBatchCommit byte = 4
 )
+
+// BatchCommitKeySize and BatchCommitValueSize are the key and value sizes
+// of every batch commit record.
+const (
+	BatchCommitKeySize   = 8
+	BatchCommitValueSize = 4
+)
+
+// IsTombstone reports whether flag marks a deletion.
+func IsTombstone(flag byte) bool { return flag == FlagTombstone || flag == FlagBatchTombstone }
+
+// IsBatchMember reports whether flag marks a record of a batch.
+func IsBatchMember(flag byte) bool { return flag == FlagBatchValue || flag == FlagBatchTombstone }
+
+// AppendBatchCommit encodes the commit record of a batch of n records.
+func AppendBatchCommit(dst []byte, timestamp, seq uint64, n uint32) []byte {
+	var key [BatchCommitKeySize]byte
+	var value [BatchCommitValueSize]byte
+	binary.LittleEndian.PutUint64(key[:], seq)
+	binary.LittleEndian.PutUint32(value[:], n)
+	return Append(dst, timestamp, FlagBatchCommit, key[:], value[:])
+}
+
+// BatchCount returns the number of records a commit record's value says
+// its batch holds.
+func BatchCount(value []byte) uint32 { return binary.LittleEndian.Uint32(value) }
 
 // ErrCorrupt is returned when bytes do not form a valid record: a checksum
 // mismatch, an unknown flag, or sizes that cannot be right.
@@ -86,16 +122,18 @@ func DecodeHeader(b []byte) (Header, error) {
 	return h, nil
 }
 
-// check rejects headers that no writer produces: unknown flags, empty keys
-// and tombstones that carry a value.
+// check rejects headers that no writer produces: unknown flags, empty keys,
+// tombstones that carry a value, and commit records of the wrong shape.
 func (h Header) check() error {
 	switch {
-	case h.Flag != FlagValue && h.Flag != FlagTombstone:
+	case h.Flag > FlagBatchCommit:
 		return fmt.Errorf("unknown record flag %d: %w", h.Flag, ErrCorrupt)
 	case h.KeySize == 0:
 		return fmt.Errorf("record with an empty key: %w", ErrCorrupt)
-	case h.Flag == FlagTombstone && h.ValueSize != 0:
+	case IsTombstone(h.Flag) && h.ValueSize != 0:
 		return fmt.Errorf("tombstone with a %d-byte value: %w", h.ValueSize, ErrCorrupt)
+	case h.Flag == FlagBatchCommit && (h.KeySize != BatchCommitKeySize || h.ValueSize != BatchCommitValueSize):
+		return fmt.Errorf("batch commit record of %d+%d bytes: %w", h.KeySize, h.ValueSize, ErrCorrupt)
 	}
 	return nil
 }

@@ -280,8 +280,40 @@ func bigEndianCRC(b []byte) []byte {
 
 // TestDecodeRejectsUnknownFlags uses records with a correct checksum, so
 // that only the flag check can reject them.
+func TestBatchRecords(t *testing.T) {
+	commit := format.AppendBatchCommit(nil, 9, 77, 3)
+	rec, err := format.Decode(commit)
+	if err != nil || rec.Flag != format.FlagBatchCommit || format.BatchCount(rec.Value) != 3 ||
+		binary.LittleEndian.Uint64(rec.Key) != 77 {
+		t.Fatalf("Decode(AppendBatchCommit(seq 77, 3 records)) = %+v, %v", rec, err)
+	}
+	tests := []struct {
+		name       string
+		flag       byte
+		key, value []byte
+	}{
+		{"batch tombstone with a value", format.FlagBatchTombstone, []byte("k"), []byte("v")},
+		{"commit with a short key", format.FlagBatchCommit, []byte("k"), []byte("\x03\x00\x00\x00")},
+		{"commit with a long value", format.FlagBatchCommit, make([]byte, 8), make([]byte, 5)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := handEncode(1, tt.flag, tt.key, tt.value)
+			if rec, err := format.Decode(b); !errors.Is(err, format.ErrCorrupt) {
+				t.Errorf("Decode(%x) = %+v, %v, want ErrCorrupt", b, rec, err)
+			}
+		})
+	}
+	for _, flag := range []byte{format.FlagBatchValue, format.FlagBatchTombstone} {
+		b := handEncode(1, flag, []byte("k"), nil)
+		if rec, err := format.Decode(b); err != nil || rec.Flag != flag {
+			t.Errorf("Decode(batch record with flag %d) = %+v, %v", flag, rec, err)
+		}
+	}
+}
+
 func TestDecodeRejectsUnknownFlags(t *testing.T) {
-	for f := 2; f <= 255; f++ {
+	for f := 5; f <= 255; f++ {
 		t.Run(fmt.Sprintf("flag=%d", f), func(t *testing.T) {
 			for _, value := range [][]byte{nil, []byte("v")} {
 				b := handEncode(1, byte(f), []byte("key"), value)

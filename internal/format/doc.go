@@ -12,8 +12,17 @@
 //
 // The CRC is CRC-32 (IEEE) of bytes [4:] of the record, from the timestamp
 // to the end of the value. The timestamp is Unix nanoseconds. The flag is
-// FlagValue (0) or FlagTombstone (1); any other flag is rejected as
-// corrupt. A tombstone carries no value (value size 0).
+// FlagValue (0) or FlagTombstone (1), the seed's two kinds; a tombstone
+// carries no value (value size 0).
+//
+// Extensions, which a reader of the seed's format rejects as unknown flags
+// rather than misreading: an atomic batch is written as its records with
+// FlagBatchValue (2) and FlagBatchTombstone (3), laid out exactly as flags 0
+// and 1, followed at once, in the same file, by a commit record
+// (FlagBatchCommit, 4) whose key is the batch's 8-byte sequence number and
+// whose value is the 4-byte count of the records before it. A batch counts
+// only if its commit record is read back whole. Any other flag is rejected
+// as corrupt.
 //
 // This layout is the seed specification's and is the on-disk format: do not
 // change it. Golden files in testdata pin its exact bytes.

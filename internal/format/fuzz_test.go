@@ -20,11 +20,21 @@ func independentVerdict(b []byte) (size int64, ok bool) {
 	vs := int64(binary.LittleEndian.Uint32(b[16:20]))
 	flag := b[20]
 	size = 21 + ks + vs
-	switch {
-	case flag > 1, ks == 0, flag == 1 && vs != 0, int64(len(b)) < size:
+	if !validShape(flag, ks, vs) || int64(len(b)) < size {
 		return 0, false
 	}
 	return size, crc32.ChecksumIEEE(b[4:size]) == binary.LittleEndian.Uint32(b[0:4])
+}
+
+// validShape is the format's rule, written out independently: flags 0 to
+// 4, a non-empty key, no value on a tombstone (1, 3), and a commit record
+// (4) of an 8-byte key and a 4-byte value.
+func validShape(flag byte, ks, vs int64) bool {
+	switch {
+	case flag > 4, ks == 0, (flag == 1 || flag == 3) && vs != 0, flag == 4 && (ks != 8 || vs != 4):
+		return false
+	}
+	return true
 }
 
 func FuzzDecode(f *testing.F) {
@@ -84,7 +94,7 @@ func FuzzRoundTrip(f *testing.F) {
 			t.Fatalf("Append(%d, %d, %x, %x) = %x, want %x", ts, flag, key, value, b, want)
 		}
 		rec, err := format.Decode(b)
-		valid := flag <= 1 && len(key) > 0 && (flag == 0 || len(value) == 0)
+		valid := validShape(flag, int64(len(key)), int64(len(value)))
 		if !valid {
 			if !errors.Is(err, format.ErrCorrupt) {
 				t.Fatalf("Decode(%x) = %+v, %v, want ErrCorrupt", b, rec.Header, err)

@@ -72,12 +72,19 @@ func (l *Log) Err() error { return l.err }
 // full (ENOSPC), the record is taken out again and the error is not
 // sticky: the buffer is written by a later Flush once there is space.
 func (l *Log) Append(timestamp uint64, flag byte, key, value []byte) (off int64, size int, err error) {
+	return l.AppendFunc(func(b []byte) []byte { return format.Append(b, timestamp, flag, key, value) })
+}
+
+// AppendFunc is Append for records that encode appends to the buffer: all
+// of them go to the buffer before it is written out, so that they reach
+// the file in one write, or, on a full disk, are all taken out again.
+func (l *Log) AppendFunc(encode func([]byte) []byte) (off int64, size int, err error) {
 	if l.err != nil {
 		return 0, 0, l.err
 	}
 	off = l.Size()
 	start := len(l.buf)
-	l.buf = format.Append(l.buf, timestamp, flag, key, value)
+	l.buf = encode(l.buf)
 	size = len(l.buf) - start
 	if len(l.buf) >= l.batch {
 		if err := l.Flush(); err != nil {

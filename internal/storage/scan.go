@@ -29,7 +29,7 @@ type Scanned struct {
 	Offset int64
 	Header format.Header
 	Key    []byte
-	Value  []byte // only when the Scanner keeps values
+	Value  []byte // only when the Scanner keeps values, and for batch commit records
 }
 
 // Scanner reads the records of a data file in order, verifying each one's
@@ -117,7 +117,7 @@ func (s *Scanner) readRecord() (format.Header, error) {
 	crc := format.Checksum(s.hdr[4:])
 	crc = format.UpdateChecksum(crc, s.rec.Key)
 	s.rec.Value = s.rec.Value[:0]
-	if s.values {
+	if s.values || h.Flag == format.FlagBatchCommit { // a commit's value is its count: always kept
 		s.rec.Value = growTo(s.rec.Value, int(h.ValueSize))
 		if _, err := io.ReadFull(s.r, s.rec.Value); err != nil {
 			return format.Header{}, err
@@ -202,7 +202,7 @@ func plausibleHeader(b []byte, off, size int64, maxKey uint32) bool {
 	flag := b[20]
 	ks := uint32(b[12]) | uint32(b[13])<<8 | uint32(b[14])<<16 | uint32(b[15])<<24
 	vs := uint32(b[16]) | uint32(b[17])<<8 | uint32(b[18])<<16 | uint32(b[19])<<24
-	return (flag == format.FlagValue || flag == format.FlagTombstone && vs == 0) &&
+	return flag <= format.FlagBatchCommit && !(format.IsTombstone(flag) && vs != 0) &&
 		ks != 0 && ks <= maxKey && off+format.HeaderSize+int64(ks)+int64(vs) <= size
 }
 

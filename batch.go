@@ -1,0 +1,139 @@
+package aetherkv
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/aether-kv/aether-kv/internal/format"
+	"github.com/aether-kv/aether-kv/internal/keydir"
+)
+
+// Batch collects puts and deletes that DB.Write applies atomically: after
+// a crash at any moment, either every operation of the batch is there or
+// none is, and readers never see part of a batch. Operations apply in the
+// order they were added. A Batch is not safe for concurrent use; it may be
+// reused after Reset.
+type Batch struct {
+	ops  []batchOp
+	data []byte // keys and values, one after another
+	size int    // bytes the batch takes in the log
+}
+
+type batchOp struct {
+	keyEnd, valueEnd int // in data; the key starts where the previous op's value ends
+	del              bool
+}
+
+// NewBatch returns an empty batch.
+func (db *DB) NewBatch() *Batch { return &Batch{} }
+
+// Put adds the setting of key to value. The batch copies both.
+func (b *Batch) Put(key, value []byte) { b.add(key, value, false) }
+
+// Delete adds the deletion of key. Deleting a key that has no value is
+// not an error in a batch.
+func (b *Batch) Delete(key []byte) { b.add(key, nil, true) }
+
+// Len returns the number of operations in the batch.
+func (b *Batch) Len() int { return len(b.ops) }
+
+// Reset empties the batch, keeping its memory.
+func (b *Batch) Reset() { b.ops, b.data, b.size = b.ops[:0], b.data[:0], 0 }
+
+func (b *Batch) add(key, value []byte, del bool) {
+	b.data = append(b.data, key...)
+	keyEnd := len(b.data)
+	b.data = append(b.data, value...)
+	b.ops = append(b.ops, batchOp{keyEnd: keyEnd, valueEnd: len(b.data), del: del})
+	b.size += format.Size(key, value)
+}
+
+// each calls fn for every operation, in order.
+func (b *Batch) each(fn func(i int, key, value []byte, del bool) error) error {
+	start := 0
+	for i, op := range b.ops {
+		if err := fn(i, b.data[start:op.keyEnd], b.data[op.keyEnd:op.valueEnd], op.del); err != nil {
+			return err
+		}
+		start = op.valueEnd
+	}
+	return nil
+}
+
+// Write applies the batch atomically: its records and a commit record go
+// to the log in one piece, and the key directory takes them all under one
+// lock. With Options.SyncEveryWrite, Write returns once the batch is
+// durable. An empty batch does nothing. Every key and value is checked
+// first; if one is refused, nothing is written.
+func (db *DB) Write(b *Batch) error {
+	if len(b.ops) == 0 {
+		return nil
+	}
+	err := b.each(func(i int, key, value []byte, del bool) error {
+		if err := db.checkKey(key); err != nil {
+			return fmt.Errorf("batch operation %d: %w", i, err)
+		}
+		if len(value) > db.opts.MaxValueSize {
+			return fmt.Errorf("batch operation %d: value of %d bytes, limit %d: %w", i, len(value), db.opts.MaxValueSize, ErrValueTooLarge)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	db.mu.Lock()
+	end, err := db.writeBatchLocked(b)
+	db.mu.Unlock()
+	if err != nil || !db.opts.SyncEveryWrite {
+		return err
+	}
+	return db.syncTo(end)
+}
+
+func (db *DB) writeBatchLocked(b *Batch) (end int64, err error) {
+	if db.mu.closed {
+		return 0, ErrClosed
+	}
+	if db.mu.err != nil {
+		return 0, db.mu.err
+	}
+	total := int64(b.size + format.HeaderSize + format.BatchCommitKeySize + format.BatchCommitValueSize)
+	if n := db.mu.log.Size(); n > 0 && n+total > db.opts.MaxFileSize {
+		if err := db.rotateLocked(db.mu.log.ID() + 1); err != nil {
+			return 0, err
+		}
+	}
+	log := db.mu.log
+	ts := uint64(time.Now().UnixNano())
+	db.mu.batchSeq++
+	seq := db.mu.batchSeq
+	off, size, err := log.AppendFunc(func(dst []byte) []byte {
+		b.each(func(_ int, key, value []byte, del bool) error {
+			flag := format.FlagBatchValue
+			if del {
+				flag = format.FlagBatchTombstone
+			}
+			dst = format.Append(dst, ts, flag, key, value)
+			return nil
+		})
+		return format.AppendBatchCommit(dst, ts, seq, uint32(len(b.ops)))
+	})
+	if err != nil {
+		return 0, db.writeFailedLocked("batch write", err)
+	}
+	db.mu.segs[log.ID()].size += int64(size)
+	recOff := off
+	b.each(func(_ int, key, value []byte, del bool) error {
+		e := keydir.Entry{FileID: log.ID(), Offset: recOff, Size: uint32(format.Size(key, value))}
+		recOff += int64(e.Size)
+		if del {
+			old, ok := db.mu.keys.Delete(key)
+			db.accountLocked(old, ok, e, false)
+		} else {
+			old, ok := db.mu.keys.Put(key, e)
+			db.accountLocked(old, ok, e, true)
+		}
+		return nil
+	})
+	return db.kickLocked(off, size), nil
+}

@@ -1,0 +1,85 @@
+package aetherkv
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/aether-kv/aether-kv/internal/format"
+	"github.com/aether-kv/aether-kv/internal/keydir"
+	"github.com/aether-kv/aether-kv/internal/storage"
+)
+
+// replay applies the records of one data file, in order, to a key
+// directory, holding back the records of an atomic batch until its commit
+// record, so that a batch counts whole or not at all. Open and Check use it.
+type replay struct {
+	file    uint32
+	apply   func(key []byte, tombstone bool, e keydir.Entry)
+	pending []pendingRecord
+	keys    []byte // keys of pending, one after another
+}
+
+type pendingRecord struct {
+	keyEnd    int
+	tombstone bool
+	e         keydir.Entry
+}
+
+// errIncompleteBatch is wrapped by the errors of batches that are not
+// followed by their commit record.
+var errIncompleteBatch = fmt.Errorf("incomplete batch: %w", ErrCorrupt)
+
+// record takes the next record of the file. It reports a batch that a
+// record other than its own commit interrupts, or whose commit counts
+// another number of records, as an error wrapping ErrCorrupt: the
+// batch's records are then dropped.
+func (r *replay) record(rec *storage.Scanned) error {
+	h := rec.Header
+	e := keydir.Entry{FileID: r.file, Offset: rec.Offset, Size: uint32(h.RecordSize())}
+	switch {
+	case format.IsBatchMember(h.Flag):
+		r.keys = append(r.keys, rec.Key...)
+		r.pending = append(r.pending, pendingRecord{keyEnd: len(r.keys), tombstone: format.IsTombstone(h.Flag), e: e})
+		return nil
+	case h.Flag == format.FlagBatchCommit:
+		n := format.BatchCount(rec.Value)
+		if int(n) != len(r.pending) {
+			err := fmt.Errorf("batch commit at offset %d counts %d records, %d precede it: %w", rec.Offset, n, len(r.pending), errIncompleteBatch)
+			r.drop()
+			return err
+		}
+		start := 0
+		for _, p := range r.pending {
+			r.apply(r.keys[start:p.keyEnd], p.tombstone, p.e)
+			start = p.keyEnd
+		}
+		r.drop()
+		return nil
+	case len(r.pending) > 0:
+		err := fmt.Errorf("a record at offset %d interrupts the batch begun at %d: %w", rec.Offset, r.pending[0].e.Offset, errIncompleteBatch)
+		r.drop()
+		r.apply(rec.Key, format.IsTombstone(h.Flag), e)
+		return err
+	default:
+		r.apply(rec.Key, format.IsTombstone(h.Flag), e)
+		return nil
+	}
+}
+
+// open reports where the batch still waiting for its commit begins, if
+// one does: at the end of a file, a batch torn by a crash.
+func (r *replay) open() (offset int64, ok bool) {
+	if len(r.pending) == 0 {
+		return 0, false
+	}
+	return r.pending[0].e.Offset, true
+}
+
+func (r *replay) drop() {
+	r.pending, r.keys = r.pending[:0], r.keys[:0]
+}
+
+// batchValue reports whether a record read for a key holds its value.
+func batchValue(rec format.Record, key []byte) bool {
+	return (rec.Flag == format.FlagValue || rec.Flag == format.FlagBatchValue) && bytes.Equal(rec.Key, key)
+}
