@@ -167,3 +167,44 @@ func TestBatchMergeAndCheck(t *testing.T) {
 		t.Fatalf("Check after batches and a merge = corrupt %t, %d keys; want clean, 100", r.Corrupt(), r.LiveKeys)
 	}
 }
+
+// TestRepairDropsOnlyTheBrokenBatch damages the commit record of one batch
+// in the middle of the log: Check reports that batch, Repair drops it
+// whole, and the batches around it survive.
+func TestRepairDropsOnlyTheBrokenBatch(t *testing.T) {
+	dir := t.TempDir()
+	db := mustOpenDir(t, dir, nil)
+	var ends []int64
+	for i, name := range []string{"a", "b", "c"} {
+		b := db.NewBatch()
+		b.Put([]byte(name+"1"), []byte(fmt.Sprint(i)))
+		b.Put([]byte(name+"2"), []byte(fmt.Sprint(i)))
+		if err := db.Write(b); err != nil {
+			t.Fatal(err)
+		}
+		db.Sync()
+		ends = append(ends, fileSize(t, activeLog(dir)))
+	}
+	db.Close()
+	raw, _ := os.ReadFile(activeLog(dir))
+	raw[ends[1]-2] ^= 0xFF // inside batch b's commit record
+	os.WriteFile(activeLog(dir), raw, 0o600)
+	if _, err := Open(dir, nil); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("Open with a broken batch mid-file = %v, want ErrCorrupt", err)
+	}
+	r := mustCheck(t, dir)
+	d := r.Files[0].Damage
+	if !r.Corrupt() || len(d) != 1 || d[0].Offset != ends[0] || d[0].Offset+d[0].Length != ends[1] {
+		t.Fatalf("Check damage = %+v, want exactly batch b [%d, %d)", d, ends[0], ends[1])
+	}
+	if _, _, err := Repair(dir, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	db = mustOpenDir(t, dir, nil)
+	wantValue(t, db, "a1", "0")
+	wantValue(t, db, "a2", "0")
+	wantNotFound(t, db, "b1")
+	wantNotFound(t, db, "b2")
+	wantValue(t, db, "c1", "2")
+	wantValue(t, db, "c2", "2")
+}

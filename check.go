@@ -2,10 +2,12 @@ package aetherkv
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/aether-kv/aether-kv/internal/format"
 	"github.com/aether-kv/aether-kv/internal/keydir"
@@ -139,17 +141,39 @@ func (c *checker) checkFile(df storage.DataFile, active bool, keys *keydir.Keydi
 		return nil, err
 	}
 	fc := &FileCheck{Name: df.Name, Size: fi.Size()}
-	err = c.eachValidRecord(f, path, fi.Size(), active, fc, func(r *storage.Scanned) {
-		if r.Header.Flag == format.FlagTombstone {
-			fc.Tombstones++
-			keys.Delete(r.Key)
+	rp := &replay{file: df.ID, apply: func(key []byte, tombstone bool, e keydir.Entry) {
+		if tombstone {
+			keys.Delete(key)
 		} else {
-			keys.Put(r.Key, keydir.Entry{FileID: df.ID, Offset: r.Offset, Size: uint32(r.Header.RecordSize())})
+			keys.Put(key, e)
+		}
+	}}
+	// A damaged region ends the batch in progress: its records before the
+	// damage cannot be trusted to be all of it.
+	interrupted := func(at int64) {
+		if from, ok := rp.open(); ok {
+			fc.Damage = append(fc.Damage, Damage{Offset: from, Length: at - from,
+				Reason: fmt.Errorf("batch cut short by damage at offset %d: %w", at, errIncompleteBatch)})
+			rp.drop()
+		}
+	}
+	err = c.eachValidRecord(f, path, fi.Size(), active, fc, interrupted, func(r *storage.Scanned) {
+		if format.IsTombstone(r.Header.Flag) {
+			fc.Tombstones++
+		}
+		var be *batchError
+		if err := rp.record(r); errors.As(err, &be) {
+			fc.Damage = append(fc.Damage, Damage{Offset: be.From, Length: be.To - be.From, Reason: be})
 		}
 	})
 	if err != nil {
 		return nil, err
 	}
+	if from, ok := rp.open(); ok { // a batch without its commit at the end
+		fc.Damage = append(fc.Damage, Damage{Offset: from, Length: fi.Size() - from, Torn: active,
+			Reason: fmt.Errorf("batch without its commit record: %w", errIncompleteBatch)})
+	}
+	fc.Damage = mergeDamage(fc.Damage)
 	if !active {
 		c.checkHint(df, f, fi.Size(), fc)
 	}
@@ -157,8 +181,9 @@ func (c *checker) checkFile(df storage.DataFile, active bool, keys *keydir.Keydi
 }
 
 // eachValidRecord calls fn for every valid record of a data file, and
-// records the damaged regions between them in fc.
-func (c *checker) eachValidRecord(f vfs.File, path string, size int64, active bool, fc *FileCheck, fn func(*storage.Scanned)) error {
+// records the damaged regions between them in fc, calling interrupted with
+// the offset where each begins.
+func (c *checker) eachValidRecord(f vfs.File, path string, size int64, active bool, fc *FileCheck, interrupted func(at int64), fn func(*storage.Scanned)) error {
 	for from := int64(0); from < size; {
 		s := storage.NewScannerFrom(f, path, from, size, c.opts.MaxKeySize)
 		for s.Next() {
@@ -173,6 +198,7 @@ func (c *checker) eachValidRecord(f vfs.File, path string, size int64, active bo
 			return s.Err()
 		}
 		bad := s.Offset()
+		interrupted(bad)
 		next, err := storage.NextValid(f, bad, size, c.opts.MaxKeySize)
 		if err != nil {
 			return err
@@ -224,6 +250,23 @@ func (c *checker) checkHint(df storage.DataFile, data vfs.File, size int64, fc *
 	if err != nil {
 		fc.HintErr = err
 	}
+}
+
+// mergeDamage sorts regions and merges those that overlap or touch. A
+// merged region is torn only if all its parts are.
+func mergeDamage(ds []Damage) []Damage {
+	slices.SortFunc(ds, func(a, b Damage) int { return cmp.Compare(a.Offset, b.Offset) })
+	var out []Damage
+	for _, d := range ds {
+		if n := len(out); n > 0 && d.Offset <= out[n-1].Offset+out[n-1].Length {
+			last := &out[n-1]
+			last.Length = max(last.Offset+last.Length, d.Offset+d.Length) - last.Offset
+			last.Torn = last.Torn && d.Torn
+			continue
+		}
+		out = append(out, d)
+	}
+	return out
 }
 
 func growBuf(b []byte, n int) []byte {

@@ -29,6 +29,16 @@ type pendingRecord struct {
 // followed by their commit record.
 var errIncompleteBatch = fmt.Errorf("incomplete batch: %w", ErrCorrupt)
 
+// batchError reports the records of a batch that cannot count, from From
+// to To in the file.
+type batchError struct {
+	From, To int64
+	msg      string
+}
+
+func (e *batchError) Error() string { return e.msg + ": " + errIncompleteBatch.Error() }
+func (e *batchError) Unwrap() error { return errIncompleteBatch }
+
 // record takes the next record of the file. It reports a batch that a
 // record other than its own commit interrupts, or whose commit counts
 // another number of records, as an error wrapping ErrCorrupt: the
@@ -44,7 +54,12 @@ func (r *replay) record(rec *storage.Scanned) error {
 	case h.Flag == format.FlagBatchCommit:
 		n := format.BatchCount(rec.Value)
 		if int(n) != len(r.pending) {
-			err := fmt.Errorf("batch commit at offset %d counts %d records, %d precede it: %w", rec.Offset, n, len(r.pending), errIncompleteBatch)
+			from := rec.Offset
+			if len(r.pending) > 0 {
+				from = r.pending[0].e.Offset
+			}
+			err := &batchError{From: from, To: rec.Offset + h.RecordSize(),
+				msg: fmt.Sprintf("batch commit at offset %d counts %d records, %d precede it", rec.Offset, n, len(r.pending))}
 			r.drop()
 			return err
 		}
@@ -56,7 +71,8 @@ func (r *replay) record(rec *storage.Scanned) error {
 		r.drop()
 		return nil
 	case len(r.pending) > 0:
-		err := fmt.Errorf("a record at offset %d interrupts the batch begun at %d: %w", rec.Offset, r.pending[0].e.Offset, errIncompleteBatch)
+		err := &batchError{From: r.pending[0].e.Offset, To: rec.Offset,
+			msg: fmt.Sprintf("a record at offset %d interrupts the batch begun at %d", rec.Offset, r.pending[0].e.Offset)}
 		r.drop()
 		r.apply(rec.Key, format.IsTombstone(h.Flag), e)
 		return err
