@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,9 +15,12 @@ type command struct {
 	name  string // upper case, as matched after strings.ToUpper
 	usage string // the full usage line, e.g. "PUT <key> <value>"
 	help  string // one-line description for HELP
-	nargs int    // number of arguments after the name
-	// run executes the command with exactly nargs arguments, writes its
-	// reply and reports whether the shell should exit.
+	nargs int    // number of arguments after the name, or the least if maxArgs is set
+	// maxArgs, if not 0, is the most arguments (-1: no limit); beyond
+	// nargs they come in groups of step (0 means 1).
+	maxArgs, step int
+	// run executes the command with an accepted number of arguments,
+	// writes its reply and reports whether the shell should exit.
 	run func(s *Shell, args []string) (exit bool)
 }
 
@@ -26,6 +30,9 @@ func newCommands() []command {
 		{name: "PUT", usage: "PUT <key> <value>", help: "store value under key", nargs: 2, run: (*Shell).put},
 		{name: "GET", usage: "GET <key>", help: "print the value of key", nargs: 1, run: (*Shell).get},
 		{name: "DELETE", usage: "DELETE <key>", help: "delete key", nargs: 1, run: (*Shell).delete},
+		{name: "MPUT", usage: "MPUT <key> <value> [<key> <value> ...]", help: "store several pairs atomically: all or none", nargs: 2, maxArgs: -1, step: 2, run: (*Shell).mput},
+		{name: "KEYS", usage: "KEYS [<prefix>*]", help: "list the keys (with a prefix) on one line", nargs: 0, maxArgs: 1, run: (*Shell).keys},
+		{name: "SCAN", usage: "SCAN <cursor> [COUNT <n>]", help: "list keys in pieces: prints the next cursor (0 at the end), then keys", nargs: 1, maxArgs: 3, step: 2, run: (*Shell).scan},
 		{name: "MERGE", usage: "MERGE", help: "compact the data files now", nargs: 0, run: (*Shell).merge},
 		{name: "STATS", usage: "STATS", help: "print keys, bytes, files and merges on one line", nargs: 0, run: (*Shell).stats},
 		{name: "HELP", usage: "HELP", help: "list the commands", nargs: 0, run: (*Shell).help},
@@ -45,6 +52,14 @@ func (s *Shell) lookup(name string) (command, bool) {
 	return command{}, false
 }
 
+// accepts reports whether the command takes n arguments.
+func (c command) accepts(n int) bool {
+	if c.maxArgs == 0 {
+		return n == c.nargs
+	}
+	return n >= c.nargs && (c.maxArgs < 0 || n <= c.maxArgs) && (n-c.nargs)%max(c.step, 1) == 0
+}
+
 // dispatch runs the command that args name, or reports why it cannot.
 func (s *Shell) dispatch(args []string) (exit bool) {
 	c, ok := s.lookup(args[0])
@@ -52,7 +67,7 @@ func (s *Shell) dispatch(args []string) (exit bool) {
 		s.reply("Error: unknown command " + Quote(args[0]) + "; type HELP for the list")
 		return false
 	}
-	if len(args)-1 != c.nargs {
+	if !c.accepts(len(args) - 1) {
 		s.reply(fmt.Sprintf("Error: wrong number of arguments for %s; usage: %s", c.name, c.usage))
 		return false
 	}
@@ -85,6 +100,79 @@ func (s *Shell) delete(args []string) bool {
 	}
 	s.reply("OK")
 	return false
+}
+
+func (s *Shell) mput(args []string) bool {
+	b := s.store.NewBatch()
+	for i := 0; i < len(args); i += 2 {
+		b.Put([]byte(args[i]), []byte(args[i+1]))
+	}
+	if err := s.store.Write(b); err != nil {
+		s.replyError(err)
+		return false
+	}
+	s.reply("OK")
+	return false
+}
+
+// keys prints every key, or every key with a prefix ("user:*"), quoted
+// where needed, on one line: the reply splits back into the keys.
+func (s *Shell) keys(args []string) bool {
+	var prefix []byte
+	if len(args) == 1 {
+		p, ok := strings.CutSuffix(args[0], "*")
+		if !ok || strings.ContainsAny(p, "*?[") {
+			s.reply("Error: KEYS takes a prefix ending in *, such as user:*")
+			return false
+		}
+		prefix = []byte(p)
+	}
+	var out []string
+	for key, err := range s.store.Keys(prefix) {
+		if err != nil {
+			s.replyError(err)
+			return false
+		}
+		out = append(out, formatKey(key))
+	}
+	s.reply(keyList(out))
+	return false
+}
+
+// scan prints the next cursor, then the keys of one step of a scan.
+func (s *Shell) scan(args []string) bool {
+	cursor, err := strconv.ParseUint(args[0], 10, 64)
+	count := 10
+	if err == nil && len(args) == 3 {
+		if !strings.EqualFold(args[1], "COUNT") {
+			err = fmt.Errorf("want COUNT, not %q", args[1])
+		} else if count, err = strconv.Atoi(args[2]); err == nil && count < 1 {
+			err = fmt.Errorf("COUNT must be positive")
+		}
+	}
+	if err != nil {
+		s.reply("Error: usage: SCAN <cursor> [COUNT <n>]: " + oneLine(err.Error()))
+		return false
+	}
+	keys, next, err := s.store.Scan(cursor, count, nil)
+	if err != nil {
+		s.replyError(err)
+		return false
+	}
+	out := []string{strconv.FormatUint(next, 10)}
+	for _, k := range keys {
+		out = append(out, formatKey(k))
+	}
+	s.reply(strings.Join(out, " "))
+	return false
+}
+
+// keyList joins printed keys with spaces; an empty list is "(empty list)".
+func keyList(keys []string) string {
+	if len(keys) == 0 {
+		return "(empty list)"
+	}
+	return strings.Join(keys, " ")
 }
 
 func (s *Shell) merge([]string) bool {

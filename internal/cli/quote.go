@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -72,6 +73,15 @@ func formatValue(v []byte) string {
 		return string(v)
 	}
 	return Quote(string(v))
+}
+
+// formatKey renders a key for a space-separated list: as formatValue, and
+// quoted if it holds a space, so that Split gives the keys back.
+func formatKey(k []byte) string {
+	if isPlain(k) && !bytes.ContainsRune(k, ' ') {
+		return string(k)
+	}
+	return Quote(string(k))
 }
 
 // isPlain reports whether v can be printed without quotes; see formatValue.

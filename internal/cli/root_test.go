@@ -183,3 +183,13 @@ func TestRootMergeAndStats(t *testing.T) {
 		t.Fatalf("GET after merge = %d, %q", code, stdout)
 	}
 }
+
+func TestRootMPUT(t *testing.T) {
+	dir := t.TempDir()
+	code, stdout, stderr := runCommand(t, context.Background(), nil,
+		"MPUT a 1 b \"two words\"\nGET a\nGET b\nKEYS\nMPUT c 3 \"\" 4\nGET c\n", "--data-dir", dir)
+	want := "OK\n1\ntwo words\na b\nError: batch operation 1: aetherkv: key is empty\nError: key not found\n"
+	if code != ExitOK || stdout != want {
+		t.Fatalf("MPUT session = %d, %q (stderr %q), want %q", code, stdout, stderr, want)
+	}
+}

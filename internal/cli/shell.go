@@ -31,6 +31,7 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"iter"
 	"os"
 	"strings"
 
@@ -46,6 +47,10 @@ type Store interface {
 	Get(key []byte) ([]byte, error)
 	Put(key, value []byte) error
 	Delete(key []byte) error
+	NewBatch() *aetherkv.Batch
+	Write(b *aetherkv.Batch) error
+	Keys(prefix []byte) iter.Seq2[[]byte, error]
+	Scan(cursor uint64, count int, match func(key []byte) bool) (keys [][]byte, next uint64, err error)
 	Merge() error
 	Stats() aetherkv.Stats
 }

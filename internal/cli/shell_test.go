@@ -7,6 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -52,6 +55,32 @@ func (f *fakeStore) Put(key, value []byte) error {
 	}
 	f.data[string(key)] = string(value)
 	return nil
+}
+
+// NewBatch and Write: batches are tested against a real store
+// (root_test.go); the fake refuses them.
+func (f *fakeStore) NewBatch() *aetherkv.Batch     { return &aetherkv.Batch{} }
+func (f *fakeStore) Write(b *aetherkv.Batch) error { return errFake }
+
+func (f *fakeStore) Keys(prefix []byte) iter.Seq2[[]byte, error] {
+	f.mu.Lock()
+	keys := slices.Sorted(maps.Keys(f.data))
+	f.mu.Unlock()
+	return func(yield func([]byte, error) bool) {
+		for _, k := range keys {
+			if strings.HasPrefix(k, string(prefix)) && !yield([]byte(k), nil) {
+				return
+			}
+		}
+	}
+}
+
+func (f *fakeStore) Scan(cursor uint64, count int, match func([]byte) bool) ([][]byte, uint64, error) {
+	var keys [][]byte
+	for k := range f.Keys(nil) {
+		keys = append(keys, k)
+	}
+	return keys, 0, nil
 }
 
 func (f *fakeStore) Merge() error {
@@ -115,6 +144,14 @@ func TestShellSessions(t *testing.T) {
 		{"empty input", "", ""},
 		{"missing key", "GET nope\nDELETE nope\n", "Error: key not found\nError: key not found\n"},
 		{"overwrite", "PUT k 1\nPUT k 2\nGET k\n", "OK\nOK\n2\n"},
+		{"keys", "PUT user:1 a\nPUT user:2 b\nPUT \"odd key\" c\nKEYS user:*\nKEYS\nKEYS none:*\nKEYS us?r*\n",
+			"OK\nOK\nOK\nuser:1 user:2\n\"odd key\" user:1 user:2\n(empty list)\nError: KEYS takes a prefix ending in *, such as user:*\n"},
+		{"scan", "PUT a 1\nSCAN 0\nSCAN 0 COUNT 5\nSCAN x\nSCAN 0 COUNT 0\nSCAN 0 LIMIT 5\n",
+			"OK\n0 a\n0 a\nError: usage: SCAN <cursor> [COUNT <n>]: strconv.ParseUint: parsing \"x\": invalid syntax\n" +
+				"Error: usage: SCAN <cursor> [COUNT <n>]: COUNT must be positive\n" +
+				"Error: usage: SCAN <cursor> [COUNT <n>]: want COUNT, not \"LIMIT\"\n"},
+		{"mput arity", "MPUT k\nMPUT a 1 b\n", "Error: wrong number of arguments for MPUT; usage: MPUT <key> <value> [<key> <value> ...]\n" +
+			"Error: wrong number of arguments for MPUT; usage: MPUT <key> <value> [<key> <value> ...]\n"},
 		{"merge then stats", "PUT k v\nmerge\nSTATS\n", "OK\nOK\n" +
 			"keys=1 live_bytes=0 dead_bytes=0 data_bytes=0 data_files=0 merges=1 merge_running=false last_merge=never last_merge_duration=0s last_merge_reclaimed_bytes=0\n"},
 		{"store error", "GET broken\nPUT broken v\nDELETE broken\n",
@@ -148,7 +185,7 @@ func TestShellSessions(t *testing.T) {
 
 func TestShellHelp(t *testing.T) {
 	got := runSession(t, "help\n")
-	for _, usage := range []string{"PUT <key> <value>", "GET <key>", "DELETE <key>", "MERGE", "STATS", "EXIT", "QUIT", "HELP"} {
+	for _, usage := range []string{"PUT <key> <value>", "GET <key>", "DELETE <key>", "MPUT <key> <value> [<key> <value> ...]", "KEYS [<prefix>*]", "SCAN <cursor> [COUNT <n>]", "MERGE", "STATS", "EXIT", "QUIT", "HELP"} {
 		if !strings.Contains(got, "\n  "+usage+" ") {
 			t.Errorf("HELP output %q does not list %q", got, usage)
 		}
