@@ -62,7 +62,7 @@ func (b *Batch) each(fn func(i int, key, value []byte, del bool) error) error {
 
 // Write applies the batch atomically: its records and a commit record go
 // to the log in one piece, and the key directory takes them all under one
-// lock. With Options.SyncEveryWrite, Write returns once the batch is
+// lock. In SyncModeAlways, Write returns once the batch is
 // durable. An empty batch does nothing. Every key and value is checked
 // first; if one is refused, nothing is written.
 func (db *DB) Write(b *Batch) error {
@@ -84,7 +84,7 @@ func (db *DB) Write(b *Batch) error {
 	db.mu.Lock()
 	end, err := db.writeBatchLocked(b)
 	db.mu.Unlock()
-	if err != nil || !db.opts.SyncEveryWrite {
+	if err != nil || db.opts.SyncMode != SyncModeAlways {
 		return err
 	}
 	return db.syncTo(end)

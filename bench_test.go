@@ -63,7 +63,7 @@ func BenchmarkGet(b *testing.B) {
 func BenchmarkPutDurable(b *testing.B) {
 	for _, writers := range []int{1, 16, 64} {
 		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
-			db := mustOpen(b, &Options{SyncEveryWrite: true, MergeRatio: -1})
+			db := mustOpen(b, &Options{SyncMode: SyncModeAlways, MergeRatio: -1})
 			value := make([]byte, 100)
 			var next atomic.Int64
 			lat := make([][]time.Duration, writers)

@@ -59,7 +59,13 @@ func crashChild(spec string) int {
 		fmt.Fprintln(os.Stderr, "bad spec:", err)
 		return 2
 	}
-	opts := &Options{SyncEveryWrite: mode != "buffered", BatchSize: 1024, MergeRatio: -1}
+	opts := &Options{SyncMode: SyncModeAlways, BatchSize: 1024, MergeRatio: -1}
+	switch mode {
+	case "buffered":
+		opts.SyncMode = SyncModeInterval
+	case "never":
+		opts.SyncMode = SyncModeNever
+	}
 	if mode == "merge" {
 		opts.MaxFileSize, opts.MergeRatio = 32<<10, -1
 	}
@@ -143,7 +149,7 @@ func TestCrash(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kill -9 crash test skipped in -short mode")
 	}
-	for _, mode := range []string{"always", "buffered", "merge", "batch"} {
+	for _, mode := range []string{"always", "buffered", "never", "merge", "batch"} {
 		t.Run(mode, func(t *testing.T) {
 			dir := t.TempDir()
 			state := map[string]string{} // what the store held after the last reopen
@@ -161,7 +167,8 @@ func TestCrash(t *testing.T) {
 				if mode == "batch" {
 					boundary = batchBoundaries(seed)
 				}
-				k, ok := matchPrefix(state, got, seed, acked, mode != "buffered", boundary)
+				durable := mode != "buffered" && mode != "never"
+				k, ok := matchPrefix(state, got, seed, acked, durable, boundary)
 				if !ok {
 					t.Fatalf("point %d (seed %d, %d acked): the store matches no prefix of the writes it was sent that keeps every durable one", point, seed, acked)
 				}

@@ -75,7 +75,7 @@ func Open(dir string, opts *Options) (*DB, error) {
 	}
 	db.synced.Store(db.mu.log.Size())
 	db.mu.batchSeq = uint64(time.Now().UnixNano()) // batch numbers only tell batches apart in a dump
-	if !o.SyncEveryWrite {
+	if o.SyncMode != SyncModeAlways {
 		// Every SyncInterval, and whenever writers leave more than
 		// unsyncedLimit bytes unsynced.
 		db.wg.Add(1)
@@ -148,7 +148,7 @@ func (db *DB) getLocked(dst, key []byte) (value []byte, err error) {
 // Put sets the value of key. It is safe to modify key and value after Put
 // returns. The write is visible to every Get that starts after Put
 // returns; it is durable once Sync or Close returns, once the background
-// sync has run, or at once with Options.SyncEveryWrite.
+// sync has run, or at once in SyncModeAlways.
 func (db *DB) Put(key, value []byte) error {
 	if err := db.checkKey(key); err != nil {
 		return err
@@ -184,7 +184,7 @@ func (db *DB) write(key, value []byte, flag byte) error {
 	db.mu.Lock()
 	end, err := db.writeLocked(key, value, flag)
 	db.mu.Unlock()
-	if err != nil || !db.opts.SyncEveryWrite {
+	if err != nil || db.opts.SyncMode != SyncModeAlways {
 		return err
 	}
 	return db.syncTo(end)
@@ -228,7 +228,7 @@ func (db *DB) writeLocked(key, value []byte, flag byte) (end int64, err error) {
 // off, and wakes the sync loop if too much is unsynced.
 func (db *DB) kickLocked(off int64, size int) int64 {
 	end := db.mu.base + off + int64(size)
-	if end-db.synced.Load() > unsyncedLimit {
+	if db.opts.SyncMode == SyncModeInterval && end-db.synced.Load() > unsyncedLimit {
 		select {
 		case db.kick <- struct{}{}:
 		default:

@@ -261,10 +261,10 @@ func TestPermissions(t *testing.T) {
 }
 
 func TestConcurrent(t *testing.T) {
-	for _, every := range []bool{false, true} {
-		t.Run(fmt.Sprintf("SyncEveryWrite=%v", every), func(t *testing.T) {
+	for _, mode := range []SyncMode{SyncModeInterval, SyncModeAlways, SyncModeNever} {
+		t.Run(mode.String(), func(t *testing.T) {
 			dir := t.TempDir()
-			db := mustOpenDir(t, dir, &Options{SyncEveryWrite: every, BatchSize: 512})
+			db := mustOpenDir(t, dir, &Options{SyncMode: mode, BatchSize: 512})
 			const writers, perWriter = 8, 200
 			var wg sync.WaitGroup
 			for w := range writers {

@@ -27,10 +27,10 @@ func TestDiskFull(t *testing.T) {
 	if err := os.WriteFile(ballast, make([]byte, 1<<20), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	for _, every := range []bool{false, true} {
-		t.Run(fmt.Sprintf("SyncEveryWrite=%v", every), func(t *testing.T) {
-			dir := filepath.Join(mnt, fmt.Sprint(every))
-			db := mustOpenDir(t, dir, &Options{SyncEveryWrite: every, MergeRatio: -1})
+	for _, mode := range []SyncMode{SyncModeInterval, SyncModeAlways} {
+		t.Run(mode.String(), func(t *testing.T) {
+			dir := filepath.Join(mnt, mode.String())
+			db := mustOpenDir(t, dir, &Options{SyncMode: mode, MergeRatio: -1})
 			value := strings.Repeat("v", 1000)
 			acked := 0
 			var err error
@@ -38,7 +38,7 @@ func TestDiskFull(t *testing.T) {
 				if err = db.Put([]byte(fmt.Sprintf("k%06d", acked)), []byte(value)); err != nil {
 					break
 				}
-				if !every && acked%64 == 0 {
+				if mode != SyncModeAlways && acked%64 == 0 {
 					if err = db.Sync(); err != nil {
 						break
 					}

@@ -17,8 +17,9 @@
 // Writes are collected in a buffer of Options.BatchSize bytes and written
 // to the file when it fills; a background loop flushes and fsyncs every
 // Options.SyncInterval; Sync and Close flush and fsync at once. With
-// Options.SyncEveryWrite, Put and Delete return only once their record is
-// fsynced, and concurrent writers share each fsync.
+// SyncModeAlways, Put and Delete return only once their record is fsynced,
+// and concurrent writers share each fsync; with SyncModeNever the store
+// never fsyncs on its own.
 //
 // A DB is safe for concurrent use by multiple goroutines. Only one DB, in
 // one process, can have a data directory open at a time: the directory is

@@ -24,7 +24,7 @@ func openFaulty(t *testing.T, dir string, opts Options) (*DB, *errfs.FS) {
 // acknowledged before the failure is there after reopening.
 func TestFailedFsyncStopsWrites(t *testing.T) {
 	dir := t.TempDir()
-	db, fs := openFaulty(t, dir, Options{SyncEveryWrite: true})
+	db, fs := openFaulty(t, dir, Options{SyncMode: SyncModeAlways})
 	mustPut(t, db, "before", "durable")
 	fs.InjectSync(syscall.EIO, 1)
 	err := db.Put([]byte("during"), []byte("x"))

@@ -40,6 +40,42 @@ const (
 	MaxFileSizeLimit = 1 << 40
 )
 
+// SyncMode says when the store fsyncs what it writes, which decides what a
+// crash of the process or of the machine can take.
+type SyncMode uint8
+
+const (
+	// SyncModeInterval flushes and fsyncs in the background every
+	// SyncInterval, and sooner when 8 MiB are unsynced. A crash of the
+	// process loses the writes still in the buffer (at most BatchSize
+	// bytes, or SyncInterval's worth); a power loss loses the writes made
+	// since the last fsync. This is the seed's behaviour and the default.
+	SyncModeInterval SyncMode = iota
+	// SyncModeAlways acknowledges a write only once it is fsynced;
+	// concurrent writers share each fsync (group commit). Nothing
+	// acknowledged is lost, by a crash or a power loss.
+	SyncModeAlways
+	// SyncModeNever writes the buffer to the operating system every
+	// SyncInterval but never fsyncs on its own: the operating system
+	// decides when data reaches the disk. A crash of the process loses what
+	// SyncModeInterval loses; a power loss can lose anything not yet
+	// written back. Sync and Close still fsync when called.
+	SyncModeNever
+)
+
+// String returns the mode's configuration name: interval, always or never.
+func (m SyncMode) String() string {
+	switch m {
+	case SyncModeInterval:
+		return "interval"
+	case SyncModeAlways:
+		return "always"
+	case SyncModeNever:
+		return "never"
+	}
+	return fmt.Sprintf("SyncMode(%d)", m)
+}
+
 // Options configure a DB. The zero value, and a nil *Options passed to
 // Open, mean the defaults.
 type Options struct {
@@ -49,16 +85,15 @@ type Options struct {
 	// default is DefaultBatchSize (4096).
 	BatchSize int
 
-	// SyncInterval is how often a background loop flushes buffered writes
-	// and fsyncs the data file, bounding what a power loss can take. The
-	// default is DefaultSyncInterval (5s). It is ignored when
-	// SyncEveryWrite is set.
-	SyncInterval time.Duration
+	// SyncMode says when writes are fsynced: see SyncModeInterval,
+	// SyncModeAlways and SyncModeNever. The default is SyncModeInterval.
+	SyncMode SyncMode
 
-	// SyncEveryWrite makes Put and Delete return only after their record
-	// has been flushed and fsynced. Concurrent writers share each fsync
-	// (group commit). The default is false.
-	SyncEveryWrite bool
+	// SyncInterval is how often a background loop flushes buffered writes
+	// (and, in SyncModeInterval, fsyncs them), bounding what a crash or a
+	// power loss can take. The default is DefaultSyncInterval (5s). It is
+	// not used in SyncModeAlways.
+	SyncInterval time.Duration
 
 	// MaxKeySize is the largest key, in bytes, that Put and Delete accept.
 	// The default is DefaultMaxKeySize (64 KiB).
@@ -113,6 +148,8 @@ func (o *Options) Validate() error {
 	switch {
 	case o.BatchSize < 0:
 		return fmt.Errorf("aetherkv: BatchSize %d is negative; want a positive number of bytes", o.BatchSize)
+	case o.SyncMode > SyncModeNever:
+		return fmt.Errorf("aetherkv: SyncMode %d unknown; want SyncModeInterval, SyncModeAlways or SyncModeNever", o.SyncMode)
 	case o.SyncInterval < 0:
 		return fmt.Errorf("aetherkv: SyncInterval %v is negative; want a positive duration", o.SyncInterval)
 	case o.MaxKeySize < 0 || o.MaxKeySize > MaxKeySizeLimit:

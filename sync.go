@@ -105,9 +105,22 @@ func (db *DB) advanceSynced(pos int64) {
 	}
 }
 
-// backgroundSync flushes and fsyncs buffered writes.
+// backgroundSync flushes buffered writes, and fsyncs them unless the mode
+// is SyncModeNever.
 func (db *DB) backgroundSync() {
-	if err := db.Sync(); err != nil && err != ErrClosed {
+	var err error
+	if db.opts.SyncMode == SyncModeNever {
+		db.mu.Lock()
+		if !db.mu.closed && db.mu.err == nil {
+			if ferr := db.mu.log.Flush(); ferr != nil {
+				err = db.writeFailedLocked("write", ferr)
+			}
+		}
+		db.mu.Unlock()
+	} else {
+		err = db.Sync()
+	}
+	if err != nil && err != ErrClosed {
 		db.opts.Logger.Error("background sync failed", "dir", db.dir, "err", err)
 	}
 }

@@ -23,15 +23,16 @@ const EmbeddedSource = "embedded default"
 
 // Config is the resolved configuration of the aether-kv program.
 type Config struct {
-	DataDir      string        // DATA_DIR
-	HeaderSize   int           // HEADER_SIZE, must be 21
-	BatchSize    int           // BATCH_SIZE, bytes, positive integer
-	SyncInterval time.Duration // SYNC_INTERVAL in seconds (may be fractional, e.g. 0.5); 0 means fsync before acknowledging every write
-	MaxKeySize   int           // MAX_KEY_SIZE bytes, 1..aetherkv.MaxKeySizeLimit
-	MaxValueSize int           // MAX_VALUE_SIZE bytes, 1..aetherkv.MaxValueSizeLimit
-	MaxFileSize  int64         // MAX_FILE_SIZE bytes, 1..aetherkv.MaxFileSizeLimit
-	MergeRatio   float64       // MERGE_RATIO, dead fraction of a closed file that starts a merge; 0 turns automatic merges off
-	Source       string        // the file read, or "embedded default"
+	DataDir      string            // DATA_DIR
+	HeaderSize   int               // HEADER_SIZE, must be 21
+	BatchSize    int               // BATCH_SIZE, bytes, positive integer
+	SyncInterval time.Duration     // SYNC_INTERVAL in seconds (may be fractional, e.g. 0.5); 0 means fsync before acknowledging every write
+	SyncMode     aetherkv.SyncMode // SYNC_MODE: interval, always or never
+	MaxKeySize   int               // MAX_KEY_SIZE bytes, 1..aetherkv.MaxKeySizeLimit
+	MaxValueSize int               // MAX_VALUE_SIZE bytes, 1..aetherkv.MaxValueSizeLimit
+	MaxFileSize  int64             // MAX_FILE_SIZE bytes, 1..aetherkv.MaxFileSizeLimit
+	MergeRatio   float64           // MERGE_RATIO, dead fraction of a closed file that starts a merge; 0 turns automatic merges off
+	Source       string            // the file read, or "embedded default"
 }
 
 // Setting names, as written in the file and in the environment.
@@ -43,11 +44,12 @@ const (
 	keyMaxKeySize   = "MAX_KEY_SIZE"
 	keyMaxValueSize = "MAX_VALUE_SIZE"
 	keyMaxFileSize  = "MAX_FILE_SIZE"
+	keySyncMode     = "SYNC_MODE"
 	keyMergeRatio   = "MERGE_RATIO"
 )
 
 // keys lists every setting in the order they are validated and reported.
-var keys = []string{keyDataDir, keyHeaderSize, keyBatchSize, keySyncInterval, keyMaxKeySize, keyMaxValueSize, keyMaxFileSize, keyMergeRatio}
+var keys = []string{keyDataDir, keyHeaderSize, keyBatchSize, keySyncInterval, keyMaxKeySize, keyMaxValueSize, keyMaxFileSize, keyMergeRatio, keySyncMode}
 
 // defaults are the values of settings absent from the file and the
 // environment; they match the embedded template.
@@ -60,6 +62,7 @@ var defaults = map[string]string{
 	keyMaxValueSize: "67108864",
 	keyMaxFileSize:  "268435456",
 	keyMergeRatio:   "0.5",
+	keySyncMode:     "interval",
 }
 
 // fileValues is the shape of the file, decoded with KnownFields so that an
@@ -73,6 +76,7 @@ type fileValues struct {
 	MaxValueSize string `yaml:"MAX_VALUE_SIZE"`
 	MaxFileSize  string `yaml:"MAX_FILE_SIZE"`
 	MergeRatio   string `yaml:"MERGE_RATIO"`
+	SyncMode     string `yaml:"SYNC_MODE"`
 }
 
 // setting is the raw text of one setting and where it came from.
@@ -180,6 +184,7 @@ func parse(src string, data []byte, getenv func(string) (string, bool)) (map[str
 		keyMaxValueSize: fv.MaxValueSize,
 		keyMaxFileSize:  fv.MaxFileSize,
 		keyMergeRatio:   fv.MergeRatio,
+		keySyncMode:     fv.SyncMode,
 	}
 	for k, line := range seen {
 		settings[k] = setting{value: values[k], origin: fmt.Sprintf("set in %s line %d", src, line)}
@@ -187,21 +192,21 @@ func parse(src string, data []byte, getenv func(string) (string, bool)) (map[str
 	return settings, nil
 }
 
-// Options converts the configuration into options for aetherkv.Open:
-// SyncInterval 0 becomes SyncEveryWrite=true, and MergeRatio 0 turns
-// automatic merges off.
+// Options converts the configuration into options for aetherkv.Open. A
+// SYNC_INTERVAL of 0 has already made SyncMode always; a MergeRatio of 0
+// turns automatic merges off.
 func (c *Config) Options() *aetherkv.Options {
 	ratio := c.MergeRatio
 	if ratio == 0 {
 		ratio = -1
 	}
 	return &aetherkv.Options{
-		BatchSize:      c.BatchSize,
-		SyncInterval:   c.SyncInterval,
-		SyncEveryWrite: c.SyncInterval == 0,
-		MaxKeySize:     c.MaxKeySize,
-		MaxValueSize:   c.MaxValueSize,
-		MaxFileSize:    c.MaxFileSize,
-		MergeRatio:     ratio,
+		BatchSize:    c.BatchSize,
+		SyncInterval: c.SyncInterval,
+		SyncMode:     c.SyncMode,
+		MaxKeySize:   c.MaxKeySize,
+		MaxValueSize: c.MaxValueSize,
+		MaxFileSize:  c.MaxFileSize,
+		MergeRatio:   ratio,
 	}
 }

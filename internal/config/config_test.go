@@ -91,6 +91,7 @@ func TestTemplate(t *testing.T) {
 		"HEADER_SIZE: ${HEADER_SIZE:-21}",
 		"BATCH_SIZE: ${BATCH_SIZE:-4096}",
 		"SYNC_INTERVAL: ${SYNC_INTERVAL:-5}",
+		"SYNC_MODE: ${SYNC_MODE:-interval}",
 		"MAX_KEY_SIZE: ${MAX_KEY_SIZE:-65536}",
 		"MAX_VALUE_SIZE: ${MAX_VALUE_SIZE:-67108864}",
 		"MAX_FILE_SIZE: ${MAX_FILE_SIZE:-268435456}",
@@ -244,6 +245,8 @@ func TestLoadInvalidValues(t *testing.T) {
 		{"max value size above limit", "", map[string]string{"MAX_VALUE_SIZE": "1073741825"}, "MAX_VALUE_SIZE", `"1073741825"`},
 		{"max file size zero", "", map[string]string{"MAX_FILE_SIZE": "0"}, "MAX_FILE_SIZE", `"0"`},
 		{"max file size not a number", "", map[string]string{"MAX_FILE_SIZE": "1GB"}, "MAX_FILE_SIZE", `"1GB"`},
+		{"sync mode unknown", "", map[string]string{"SYNC_MODE": "sometimes"}, "SYNC_MODE", `"sometimes"`},
+		{"sync mode never with interval zero", "", map[string]string{"SYNC_MODE": "never", "SYNC_INTERVAL": "0"}, "SYNC_MODE", `"never"`},
 		{"merge ratio above one", "", map[string]string{"MERGE_RATIO": "1.5"}, "MERGE_RATIO", `"1.5"`},
 		{"merge ratio negative", "", map[string]string{"MERGE_RATIO": "-0.1"}, "MERGE_RATIO", `"-0.1"`},
 		{"merge ratio NaN", "", map[string]string{"MERGE_RATIO": "NaN"}, "MERGE_RATIO", `"NaN"`},
@@ -445,9 +448,9 @@ func TestOptions(t *testing.T) {
 			aetherkv.Options{BatchSize: 8192, SyncInterval: 2 * time.Second, MaxKeySize: 10, MaxValueSize: 20},
 		},
 		{
-			"sync interval zero syncs every write",
-			Config{DataDir: "d", HeaderSize: 21, BatchSize: 4096, SyncInterval: 0, MaxKeySize: 65536, MaxValueSize: 67108864},
-			aetherkv.Options{BatchSize: 4096, SyncEveryWrite: true, MaxKeySize: 65536, MaxValueSize: 67108864},
+			"sync every write",
+			Config{DataDir: "d", HeaderSize: 21, BatchSize: 4096, SyncMode: aetherkv.SyncModeAlways, MaxKeySize: 65536, MaxValueSize: 67108864},
+			aetherkv.Options{BatchSize: 4096, SyncMode: aetherkv.SyncModeAlways, MaxKeySize: 65536, MaxValueSize: 67108864},
 		},
 		{
 			"fractional interval",
@@ -463,8 +466,8 @@ func TestOptions(t *testing.T) {
 			if o.SyncInterval != tc.want.SyncInterval {
 				t.Errorf("Options() SyncInterval = %v, want %v", o.SyncInterval, tc.want.SyncInterval)
 			}
-			if o.SyncEveryWrite != tc.want.SyncEveryWrite {
-				t.Errorf("Options() SyncEveryWrite = %v, want %v", o.SyncEveryWrite, tc.want.SyncEveryWrite)
+			if o.SyncMode != tc.want.SyncMode {
+				t.Errorf("Options() SyncMode = %v, want %v", o.SyncMode, tc.want.SyncMode)
 			}
 			if o.MaxKeySize != tc.want.MaxKeySize {
 				t.Errorf("Options() MaxKeySize = %d, want %d", o.MaxKeySize, tc.want.MaxKeySize)
@@ -493,8 +496,8 @@ func TestLoadedOptionsValidate(t *testing.T) {
 	if err := o.Validate(); err != nil {
 		t.Errorf("Options().Validate() = %v, want nil", err)
 	}
-	if !o.SyncEveryWrite {
-		t.Errorf("Options() SyncEveryWrite = false, want true")
+	if o.SyncMode != aetherkv.SyncModeAlways {
+		t.Errorf("Options() SyncMode = %v, want always", o.SyncMode)
 	}
 }
 
@@ -509,5 +512,31 @@ func TestMergeRatioZeroTurnsAutoMergeOff(t *testing.T) {
 	}
 	if err := o.Validate(); err != nil {
 		t.Errorf("Options().Validate() = %v, want nil", err)
+	}
+}
+
+func TestSyncMode(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		want aetherkv.SyncMode
+	}{
+		{"default", nil, aetherkv.SyncModeInterval},
+		{"interval zero means always", map[string]string{"SYNC_INTERVAL": "0"}, aetherkv.SyncModeAlways},
+		{"always", map[string]string{"SYNC_MODE": "always"}, aetherkv.SyncModeAlways},
+		{"never", map[string]string{"SYNC_MODE": "NEVER"}, aetherkv.SyncModeNever},
+		{"interval", map[string]string{"SYNC_MODE": "interval", "SYNC_INTERVAL": "2"}, aetherkv.SyncModeInterval},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			vars := map[string]string{"DATA_DIR": t.TempDir()}
+			maps.Copy(vars, tc.env)
+			c, err := Load("", env(vars))
+			if err != nil {
+				t.Fatalf("Load() error = %v", err)
+			}
+			if c.SyncMode != tc.want || c.Options().SyncMode != tc.want {
+				t.Errorf("Load() SyncMode = %v, Options().SyncMode = %v, want %v", c.SyncMode, c.Options().SyncMode, tc.want)
+			}
+		})
 	}
 }

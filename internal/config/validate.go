@@ -71,6 +71,7 @@ func resolve(settings map[string]setting) (*Config, error) {
 		fmt.Sprintf("an integer number of bytes from 1 to %d", int64(aetherkv.MaxFileSizeLimit)), &fileSize))
 	c.MaxFileSize = int64(fileSize)
 	check(parseRatio(settings[keyMergeRatio], &c.MergeRatio))
+	check(parseSyncMode(settings[keySyncMode], settings[keySyncInterval], &c))
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
@@ -84,6 +85,30 @@ func parseInt(key string, s setting, lo, hi int, want string, dst *int) error {
 		return badValue(key, s, want, nil)
 	}
 	*dst = int(n)
+	return nil
+}
+
+// parseSyncMode sets c.SyncMode from s. A SYNC_INTERVAL of 0 in interval
+// mode is the seed-style way of asking for always; in never mode it is a
+// contradiction.
+func parseSyncMode(s, interval setting, c *Config) error {
+	const want = "interval, always or never"
+	switch strings.ToLower(strings.TrimSpace(s.value)) {
+	case "interval":
+		c.SyncMode = aetherkv.SyncModeInterval
+		if c.SyncInterval == 0 {
+			c.SyncMode = aetherkv.SyncModeAlways
+		}
+	case "always":
+		c.SyncMode = aetherkv.SyncModeAlways
+	case "never":
+		c.SyncMode = aetherkv.SyncModeNever
+		if c.SyncInterval == 0 && strings.TrimSpace(interval.value) != "" {
+			return badValue(keySyncMode, s, want+"; never cannot go with SYNC_INTERVAL 0, which asks for a sync on every write", nil)
+		}
+	default:
+		return badValue(keySyncMode, s, want, nil)
+	}
 	return nil
 }
 
