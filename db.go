@@ -40,6 +40,7 @@ type DB struct {
 	fsyncs atomic.Int64 // fsyncs of the active file by sync rounds
 
 	merging atomic.Bool // a merge is running
+	maint   sync.Mutex  // held by a merge or a backup: they must not run at once
 
 	stop chan struct{}  // closed by Close to stop the background loops
 	kick chan struct{}  // asks the sync loop to sync now: many bytes are unsynced

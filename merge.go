@@ -13,7 +13,8 @@ import (
 	"github.com/aether-kv/aether-kv/internal/storage"
 )
 
-// ErrMergeRunning is returned by Merge when a merge is already running.
+// ErrMergeRunning is returned by Merge when a merge, or a backup, is
+// already running.
 var ErrMergeRunning = errors.New("aetherkv: a merge is already running")
 
 // A merge holds the DB's lock, shared or exclusive, for one batch at a
@@ -46,9 +47,11 @@ func (db *DB) Merge() error { return db.MergeWithProgress(nil) }
 // MergeWithProgress is Merge, calling progress (if not nil) with the bytes
 // of input read so far and the total, from the merging goroutine.
 func (db *DB) MergeWithProgress(progress func(done, total int64)) error {
-	if !db.merging.CompareAndSwap(false, true) {
+	if !db.maint.TryLock() {
 		return ErrMergeRunning
 	}
+	defer db.maint.Unlock()
+	db.merging.Store(true)
 	defer db.merging.Store(false)
 	start := time.Now()
 	m, err := db.planMerge()

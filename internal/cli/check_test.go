@@ -39,3 +39,22 @@ func TestCheckCommand(t *testing.T) {
 		t.Fatalf("check after repair = %d, %q", code, stdout)
 	}
 }
+
+func TestBackupCommand(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, stderr := runCommand(t, context.Background(), nil, "PUT a 1\nPUT b 2\n", "--data-dir", dir); code != ExitOK {
+		t.Fatalf("loading: exit %d, %s", code, stderr)
+	}
+	dest := filepath.Join(t.TempDir(), "copy")
+	code, stdout, stderr := runCommand(t, context.Background(), nil, "", "backup", dest, "--data-dir", dir)
+	if code != ExitOK || !strings.Contains(stdout, "backup of "+dir+" in "+dest) {
+		t.Fatalf("backup = %d, %q, %q", code, stdout, stderr)
+	}
+	code, stdout, _ = runCommand(t, context.Background(), nil, "GET a\nGET b\n", "--data-dir", dest)
+	if code != ExitOK || stdout != "1\n2\n" {
+		t.Fatalf("reading the backup = %d, %q", code, stdout)
+	}
+	if code, _, _ := runCommand(t, context.Background(), nil, "", "backup", "--data-dir", dir); code != ExitUsage {
+		t.Fatalf("backup without DEST = %d, want %d", code, ExitUsage)
+	}
+}

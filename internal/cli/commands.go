@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -115,8 +116,8 @@ func (s *Shell) mput(args []string) bool {
 	return false
 }
 
-// keys prints every key, or every key with a prefix ("user:*"), quoted
-// where needed, on one line: the reply splits back into the keys.
+// keys prints every key, or every key with a prefix ("user:*"), sorted and
+// quoted where needed, on one line: the reply splits back into the keys.
 func (s *Shell) keys(args []string) bool {
 	var prefix []byte
 	if len(args) == 1 {
@@ -127,13 +128,18 @@ func (s *Shell) keys(args []string) bool {
 		}
 		prefix = []byte(p)
 	}
-	var out []string
+	var keys []string
 	for key, err := range s.store.Keys(prefix) {
 		if err != nil {
 			s.replyError(err)
 			return false
 		}
-		out = append(out, formatKey(key))
+		keys = append(keys, string(key))
+	}
+	slices.Sort(keys)
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = formatKey([]byte(k))
 	}
 	s.reply(keyList(out))
 	return false

@@ -51,6 +51,10 @@ func OpenLog(fs vfs.FS, path string, id uint32, batch int, mapSize int64) (*Log,
 	return &Log{f: f, id: id, path: path, batch: batch, flushed: fi.Size(), buf: make([]byte, 0, batch+256), m: m}, nil
 }
 
+// File returns the open file, for reading; it stays valid after the file
+// is renamed.
+func (l *Log) File() vfs.File { return l.f }
+
 // ID returns the number of the data file.
 func (l *Log) ID() uint32 { return l.id }
 
