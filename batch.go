@@ -22,17 +22,29 @@ type Batch struct {
 type batchOp struct {
 	keyEnd, valueEnd int // in data; the key starts where the previous op's value ends
 	del              bool
+	deadline         int64 // Unix nanoseconds; 0 for none
 }
 
 // NewBatch returns an empty batch.
 func (db *DB) NewBatch() *Batch { return &Batch{} }
 
 // Put adds the setting of key to value. The batch copies both.
-func (b *Batch) Put(key, value []byte) { b.add(key, value, false) }
+func (b *Batch) Put(key, value []byte) { b.add(key, value, false, 0) }
+
+// PutWithTTL adds the setting of key to value until ttl after the call to
+// PutWithTTL. A ttl that is not positive makes Write fail with
+// ErrInvalidTTL.
+func (b *Batch) PutWithTTL(key, value []byte, ttl time.Duration) {
+	deadline := time.Now().Add(ttl).UnixNano()
+	if ttl <= 0 {
+		deadline = -1 // refused by Write
+	}
+	b.add(key, value, false, deadline)
+}
 
 // Delete adds the deletion of key. Deleting a key that has no value is
 // not an error in a batch.
-func (b *Batch) Delete(key []byte) { b.add(key, nil, true) }
+func (b *Batch) Delete(key []byte) { b.add(key, nil, true, 0) }
 
 // Len returns the number of operations in the batch.
 func (b *Batch) Len() int { return len(b.ops) }
@@ -40,19 +52,22 @@ func (b *Batch) Len() int { return len(b.ops) }
 // Reset empties the batch, keeping its memory.
 func (b *Batch) Reset() { b.ops, b.data, b.size = b.ops[:0], b.data[:0], 0 }
 
-func (b *Batch) add(key, value []byte, del bool) {
+func (b *Batch) add(key, value []byte, del bool, deadline int64) {
 	b.data = append(b.data, key...)
 	keyEnd := len(b.data)
 	b.data = append(b.data, value...)
-	b.ops = append(b.ops, batchOp{keyEnd: keyEnd, valueEnd: len(b.data), del: del})
+	b.ops = append(b.ops, batchOp{keyEnd: keyEnd, valueEnd: len(b.data), del: del, deadline: deadline})
 	b.size += format.Size(key, value)
+	if deadline != 0 {
+		b.size += format.DeadlineSize
+	}
 }
 
 // each calls fn for every operation, in order.
-func (b *Batch) each(fn func(i int, key, value []byte, del bool) error) error {
+func (b *Batch) each(fn func(i int, key, value []byte, op batchOp) error) error {
 	start := 0
 	for i, op := range b.ops {
-		if err := fn(i, b.data[start:op.keyEnd], b.data[op.keyEnd:op.valueEnd], op.del); err != nil {
+		if err := fn(i, b.data[start:op.keyEnd], b.data[op.keyEnd:op.valueEnd], op); err != nil {
 			return err
 		}
 		start = op.valueEnd
@@ -69,7 +84,10 @@ func (db *DB) Write(b *Batch) error {
 	if len(b.ops) == 0 {
 		return nil
 	}
-	err := b.each(func(i int, key, value []byte, del bool) error {
+	err := b.each(func(i int, key, value []byte, op batchOp) error {
+		if op.deadline < 0 {
+			return fmt.Errorf("batch operation %d: %w", i, ErrInvalidTTL)
+		}
 		if err := db.checkKey(key); err != nil {
 			return fmt.Errorf("batch operation %d: %w", i, err)
 		}
@@ -108,12 +126,15 @@ func (db *DB) writeBatchLocked(b *Batch) (end int64, err error) {
 	db.mu.batchSeq++
 	seq := db.mu.batchSeq
 	off, size, err := log.AppendFunc(func(dst []byte) []byte {
-		b.each(func(_ int, key, value []byte, del bool) error {
-			flag := format.FlagBatchValue
-			if del {
-				flag = format.FlagBatchTombstone
+		b.each(func(_ int, key, value []byte, op batchOp) error {
+			switch {
+			case op.del:
+				dst = format.Append(dst, ts, format.FlagBatchTombstone, key, nil)
+			case op.deadline != 0:
+				dst = format.AppendWithDeadline(dst, ts, format.FlagBatchValueTTL, key, op.deadline, value)
+			default:
+				dst = format.Append(dst, ts, format.FlagBatchValue, key, value)
 			}
-			dst = format.Append(dst, ts, flag, key, value)
 			return nil
 		})
 		return format.AppendBatchCommit(dst, ts, seq, uint32(len(b.ops)))
@@ -123,16 +144,13 @@ func (db *DB) writeBatchLocked(b *Batch) (end int64, err error) {
 	}
 	db.mu.segs[log.ID()].size += int64(size)
 	recOff := off
-	b.each(func(_ int, key, value []byte, del bool) error {
-		e := keydir.Entry{FileID: log.ID(), Offset: recOff, Size: uint32(format.Size(key, value))}
-		recOff += int64(e.Size)
-		if del {
-			old, ok := db.mu.keys.Delete(key)
-			db.accountLocked(old, ok, e, false)
-		} else {
-			old, ok := db.mu.keys.Put(key, e)
-			db.accountLocked(old, ok, e, true)
+	b.each(func(_ int, key, value []byte, op batchOp) error {
+		e := keydir.Entry{FileID: log.ID(), Offset: recOff, Size: uint32(format.Size(key, value)), Expire: op.deadline}
+		if op.deadline != 0 {
+			e.Size += format.DeadlineSize
 		}
+		recOff += int64(e.Size)
+		db.applyLocked(key, e, op.del)
 		return nil
 	})
 	return db.kickLocked(off, size), nil

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"time"
 
 	"github.com/aether-kv/aether-kv/internal/format"
 	"github.com/aether-kv/aether-kv/internal/keydir"
@@ -123,7 +124,13 @@ func (c *checker) run() (*CheckReport, error) {
 		r.Files = append(r.Files, *fc)
 		r.Records += fc.Records
 	}
-	r.LiveKeys = keys.Len()
+	now := time.Now().UnixNano()
+	keys.Range(func(_ []byte, e keydir.Entry) bool {
+		if !e.Expired(now) {
+			r.LiveKeys++
+		}
+		return true
+	})
 	return r, nil
 }
 

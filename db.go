@@ -30,7 +30,8 @@ type DB struct {
 		segs         map[uint32]*segment // every data file, the active one too
 		base         int64               // write position of the active file's offset 0
 		merges       mergeStats
-		batchSeq     uint64 // number of the last batch written
+		batchSeq     uint64   // number of the last batch written
+		expiries     expiries // deadlines of keys, for the sweep
 		closed       bool
 		err          error // sticky: once a write or fsync fails, writes return it
 	}
@@ -86,6 +87,8 @@ func Open(dir string, opts *Options) (*DB, error) {
 		db.wg.Add(1)
 		go db.loop(o.mergeCheck, nil, db.autoMerge)
 	}
+	db.wg.Add(1)
+	go db.loop(time.Second, nil, db.sweep)
 	return db, nil
 }
 
@@ -121,7 +124,7 @@ func (db *DB) GetInto(dst, key []byte) ([]byte, error) {
 // shared at least.
 func (db *DB) getLocked(dst, key []byte) (value []byte, err error) {
 	e, ok := db.mu.keys.Get(key)
-	if !ok {
+	if !ok || e.Expired(time.Now().UnixNano()) {
 		return nil, ErrNotFound
 	}
 	// A mapped file that another program truncated raises SIGBUS on
@@ -143,7 +146,11 @@ func (db *DB) getLocked(dst, key []byte) (value []byte, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("aetherkv: get: %s at offset %d: %w", path, e.Offset, err)
 	}
-	return append(dst, r.Value...), nil
+	value = r.Value
+	if format.HasDeadline(r.Flag) {
+		_, value = format.SplitDeadline(value)
+	}
+	return append(dst, value...), nil
 }
 
 // Put sets the value of key. It is safe to modify key and value after Put
@@ -151,13 +158,21 @@ func (db *DB) getLocked(dst, key []byte) (value []byte, err error) {
 // returns; it is durable once Sync or Close returns, once the background
 // sync has run, or at once in SyncModeAlways.
 func (db *DB) Put(key, value []byte) error {
+	if err := db.checkPut(key, value); err != nil {
+		return err
+	}
+	return db.write(key, value, 0, false)
+}
+
+// checkPut checks the key and value of a Put.
+func (db *DB) checkPut(key, value []byte) error {
 	if err := db.checkKey(key); err != nil {
 		return err
 	}
 	if len(value) > db.opts.MaxValueSize {
 		return fmt.Errorf("value of %d bytes, limit %d: %w", len(value), db.opts.MaxValueSize, ErrValueTooLarge)
 	}
-	return db.write(key, value, format.FlagValue)
+	return nil
 }
 
 // Delete removes key by writing a tombstone. It returns ErrNotFound, and
@@ -166,7 +181,7 @@ func (db *DB) Delete(key []byte) error {
 	if err := db.checkKey(key); err != nil {
 		return err
 	}
-	return db.write(key, nil, format.FlagTombstone)
+	return db.write(key, nil, 0, true)
 }
 
 func (db *DB) checkKey(key []byte) error {
@@ -181,9 +196,9 @@ func (db *DB) checkKey(key []byte) error {
 
 // write appends a record and updates the key directory, then waits for
 // the fsync that covers it when every write is synced.
-func (db *DB) write(key, value []byte, flag byte) error {
+func (db *DB) write(key, value []byte, deadline int64, del bool) error {
 	db.mu.Lock()
-	end, err := db.writeLocked(key, value, flag)
+	end, err := db.writeLocked(key, value, deadline, del)
 	db.mu.Unlock()
 	if err != nil || db.opts.SyncMode != SyncModeAlways {
 		return err
@@ -191,38 +206,59 @@ func (db *DB) write(key, value []byte, flag byte) error {
 	return db.syncTo(end)
 }
 
-func (db *DB) writeLocked(key, value []byte, flag byte) (end int64, err error) {
+func (db *DB) writeLocked(key, value []byte, deadline int64, del bool) (end int64, err error) {
 	if db.mu.closed {
 		return 0, ErrClosed
 	}
 	if db.mu.err != nil {
 		return 0, db.mu.err
 	}
-	if flag == format.FlagTombstone {
-		if _, ok := db.mu.keys.Get(key); !ok {
+	if del {
+		if e, ok := db.mu.keys.Get(key); !ok || e.Expired(time.Now().UnixNano()) {
 			return 0, ErrNotFound
 		}
 	}
-	if n := db.mu.log.Size(); n > 0 && n+int64(format.Size(key, value)) > db.opts.MaxFileSize {
+	size := int64(format.Size(key, value))
+	if deadline != 0 {
+		size += format.DeadlineSize
+	}
+	if n := db.mu.log.Size(); n > 0 && n+size > db.opts.MaxFileSize {
 		if err := db.rotateLocked(db.mu.log.ID() + 1); err != nil {
 			return 0, err
 		}
 	}
 	log := db.mu.log
-	off, size, err := log.Append(uint64(time.Now().UnixNano()), flag, key, value)
+	ts := uint64(time.Now().UnixNano())
+	off, n, err := log.AppendFunc(func(b []byte) []byte {
+		switch {
+		case del:
+			return format.Append(b, ts, format.FlagTombstone, key, nil)
+		case deadline != 0:
+			return format.AppendWithDeadline(b, ts, format.FlagValueTTL, key, deadline, value)
+		}
+		return format.Append(b, ts, format.FlagValue, key, value)
+	})
 	if err != nil {
 		return 0, db.writeFailedLocked("write", err)
 	}
-	db.mu.segs[log.ID()].size += int64(size)
-	e := keydir.Entry{FileID: log.ID(), Offset: off, Size: uint32(size)}
-	if flag == format.FlagTombstone {
+	db.applyLocked(key, keydir.Entry{FileID: log.ID(), Offset: off, Size: uint32(n), Expire: deadline}, del)
+	db.mu.segs[log.ID()].size += int64(n)
+	return db.kickLocked(off, n), nil
+}
+
+// applyLocked points key at a new record e, or deletes it, keeping the
+// byte accounting and the expiry heap.
+func (db *DB) applyLocked(key []byte, e keydir.Entry, del bool) {
+	if del {
 		old, ok := db.mu.keys.Delete(key)
 		db.accountLocked(old, ok, e, false)
-	} else {
-		old, ok := db.mu.keys.Put(key, e)
-		db.accountLocked(old, ok, e, true)
+		return
 	}
-	return db.kickLocked(off, size), nil
+	old, ok := db.mu.keys.Put(key, e)
+	db.accountLocked(old, ok, e, true)
+	if e.Expire != 0 {
+		db.noteExpiryLocked(key, e.Expire)
+	}
 }
 
 // kickLocked returns the write position after the size bytes appended at
@@ -277,10 +313,13 @@ func (db *DB) Sync() error {
 	return db.syncTo(end)
 }
 
-// Len returns the number of keys.
+// Len returns the number of keys, not counting expired ones.
 func (db *DB) Len() int {
-	db.mu.RLock()
-	defer db.mu.RUnlock()
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if !db.mu.closed {
+		db.sweepLocked(time.Now().UnixNano())
+	}
 	return db.mu.keys.Len()
 }
 

@@ -130,6 +130,7 @@ func (db *DB) planMerge() (*merger, error) {
 	if db.mu.err != nil {
 		return nil, db.mu.err
 	}
+	db.sweepLocked(time.Now().UnixNano()) // what has expired is not copied
 	var total int64
 	for _, s := range db.mu.segs {
 		total += s.size
@@ -188,17 +189,20 @@ func (m *merger) copyFile(in mergeInput) error {
 		if m.progress != nil {
 			m.progress(m.done, m.inputBytes)
 		}
-		if r.Header.Flag != format.FlagValue && r.Header.Flag != format.FlagBatchValue {
+		if !format.IsValue(r.Header.Flag) {
 			continue // tombstones and batch commits: dropped with their files
 		}
 		// A value written by a batch is copied as a plain value: its batch
 		// was committed, or the key directory would not point at it.
 		h := r.Header
 		h.Flag = format.FlagValue
+		if format.HasDeadline(r.Header.Flag) {
+			h.Flag = format.FlagValueTTL // the value field keeps the deadline
+		}
 		start := len(m.arena)
 		m.arena = format.Append(m.arena, h.Timestamp, h.Flag, r.Key, r.Value)
 		m.batch = append(m.batch, candidate{
-			old:   keydir.Entry{FileID: in.id, Offset: r.Offset, Size: uint32(size)},
+			old:   keydir.Entry{FileID: in.id, Offset: r.Offset, Size: uint32(size), Expire: r.Deadline},
 			hdr:   h,
 			start: start,
 		})
@@ -269,7 +273,7 @@ func (m *merger) copyRecord(rec, key []byte, h format.Header, old keydir.Entry) 
 		return err
 	}
 	m.buf = format.AppendHint(m.buf[:0], format.HintEntry{
-		Timestamp: h.Timestamp, ValueSize: h.ValueSize, Offset: off, Flag: h.Flag, Key: key,
+		Timestamp: h.Timestamp, ValueSize: h.ValueSize, Offset: off, Flag: h.Flag, Key: key, Deadline: old.Expire,
 	})
 	out.hintCRC = format.UpdateChecksum(out.hintCRC, m.buf)
 	out.entries++
@@ -280,7 +284,7 @@ func (m *merger) copyRecord(rec, key []byte, h format.Header, old keydir.Entry) 
 	m.movedKeys = append(m.movedKeys, key...)
 	m.pending = append(m.pending, move{
 		keyStart: keyStart, keyEnd: len(m.movedKeys), old: old,
-		new: keydir.Entry{FileID: out.id, Offset: off, Size: old.Size},
+		new: keydir.Entry{FileID: out.id, Offset: off, Size: old.Size, Expire: old.Expire},
 	})
 	if len(m.pending) >= switchBatch {
 		return m.switchPending()

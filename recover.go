@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/aether-kv/aether-kv/internal/format"
 	"github.com/aether-kv/aether-kv/internal/keydir"
@@ -69,6 +70,10 @@ func (db *DB) load() error {
 	db.mu.keys = keys
 	db.mu.log = log
 	db.mu.segs = segs
+	if l.deadlines {
+		db.rebuildExpiriesLocked()
+		db.sweepLocked(time.Now().UnixNano())
+	}
 	return nil
 }
 
@@ -76,10 +81,11 @@ func (db *DB) load() error {
 // batches, applied by several goroutines, and counts the live bytes of
 // each file as it goes.
 type loader struct {
-	keys    *keydir.Keydir
-	batch   keydir.Batch
-	workers int
-	live    []map[uint32]int64 // per worker: file id -> bytes of the records the keys point at
+	keys      *keydir.Keydir
+	batch     keydir.Batch
+	workers   int
+	live      []map[uint32]int64 // per worker: file id -> bytes of the records the keys point at
+	deadlines bool               // some record had a deadline
 }
 
 func newLoader() *loader {
@@ -102,6 +108,7 @@ func (l *loader) liveBytes() map[uint32]int64 {
 }
 
 func (l *loader) add(key []byte, tombstone bool, e keydir.Entry) {
+	l.deadlines = l.deadlines || e.Expire != 0
 	if tombstone {
 		l.batch.Delete(l.keys, key)
 	} else {
@@ -250,7 +257,7 @@ func (db *DB) loadHint(l *loader, df storage.DataFile, dataSize int64) bool {
 	}
 	l.keys.Grow(format.HintEntries(b))
 	err = format.DecodeHints(b, dataSize, db.opts.MaxKeySize, func(h format.HintEntry) {
-		l.add(h.Key, h.Flag == format.FlagTombstone, keydir.Entry{FileID: df.ID, Offset: h.Offset, Size: uint32(h.RecordSize())})
+		l.add(h.Key, h.Flag == format.FlagTombstone, keydir.Entry{FileID: df.ID, Offset: h.Offset, Size: uint32(h.RecordSize()), Expire: h.Deadline})
 	})
 	l.flush() // DecodeHints calls back only once the whole hint is verified
 	if err != nil {

@@ -45,7 +45,7 @@ func (e *batchError) Unwrap() error { return errIncompleteBatch }
 // batch's records are then dropped.
 func (r *replay) record(rec *storage.Scanned) error {
 	h := rec.Header
-	e := keydir.Entry{FileID: r.file, Offset: rec.Offset, Size: uint32(h.RecordSize())}
+	e := keydir.Entry{FileID: r.file, Offset: rec.Offset, Size: uint32(h.RecordSize()), Expire: rec.Deadline}
 	switch {
 	case format.IsBatchMember(h.Flag):
 		r.keys = append(r.keys, rec.Key...)
@@ -97,5 +97,5 @@ func (r *replay) drop() {
 
 // batchValue reports whether a record read for a key holds its value.
 func batchValue(rec format.Record, key []byte) bool {
-	return (rec.Flag == format.FlagValue || rec.Flag == format.FlagBatchValue) && bytes.Equal(rec.Key, key)
+	return format.IsValue(rec.Flag) && bytes.Equal(rec.Key, key)
 }

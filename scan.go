@@ -3,6 +3,7 @@ package aetherkv
 import (
 	"bytes"
 	"iter"
+	"time"
 
 	"github.com/aether-kv/aether-kv/internal/keydir"
 )
@@ -28,10 +29,11 @@ func (db *DB) Scan(cursor uint64, count int, match func(key []byte) bool) (keys 
 	// one read lock each, so no key can be missed or repeated.
 	seen := 0
 	shard := int(cursor)
+	now := time.Now().UnixNano()
 	for ; shard < keydir.Shards && (seen == 0 || seen < count); shard++ {
-		db.mu.keys.RangeShard(shard, func(key []byte, _ keydir.Entry) bool {
+		db.mu.keys.RangeShard(shard, func(key []byte, e keydir.Entry) bool {
 			seen++
-			if match == nil || match(key) {
+			if !e.Expired(now) && (match == nil || match(key)) {
 				keys = append(keys, bytes.Clone(key))
 			}
 			return true

@@ -23,8 +23,11 @@ type Stats struct {
 
 // Stats returns the store's figures.
 func (db *DB) Stats() Stats {
-	db.mu.RLock()
-	defer db.mu.RUnlock()
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if !db.mu.closed {
+		db.sweepLocked(time.Now().UnixNano())
+	}
 	st := Stats{
 		Keys:               db.mu.keys.Len(),
 		DataFiles:          len(db.mu.segs),

@@ -35,7 +35,47 @@ const (
 	// batch (4 bytes, little-endian), which immediately precede it in the
 	// same file.
 	FlagBatchCommit byte = 4
+
+	// FlagValueTTL and FlagBatchValueTTL are FlagValue and FlagBatchValue
+	// for a value with a deadline: the record's value is the deadline
+	// (Unix nanoseconds, 8 bytes, little-endian) followed by the value.
+	FlagValueTTL      byte = 5
+	FlagBatchValueTTL byte = 6
 )
+
+// DeadlineSize is the size of the deadline before the value of a record
+// with FlagValueTTL or FlagBatchValueTTL.
+const DeadlineSize = 8
+
+// HasDeadline reports whether flag marks a value with a deadline.
+func HasDeadline(flag byte) bool { return flag == FlagValueTTL || flag == FlagBatchValueTTL }
+
+// IsValue reports whether flag marks a record that sets a value.
+func IsValue(flag byte) bool {
+	return flag == FlagValue || flag == FlagBatchValue || HasDeadline(flag)
+}
+
+// AppendWithDeadline encodes a record of a value with a deadline (flag
+// FlagValueTTL or FlagBatchValueTTL) onto dst.
+func AppendWithDeadline(dst []byte, timestamp uint64, flag byte, key []byte, deadline int64, value []byte) []byte {
+	start := len(dst)
+	dst = binary.LittleEndian.AppendUint32(dst, 0)
+	dst = binary.LittleEndian.AppendUint64(dst, timestamp)
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(key)))
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(DeadlineSize+len(value)))
+	dst = append(dst, flag)
+	dst = append(dst, key...)
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(deadline))
+	dst = append(dst, value...)
+	binary.LittleEndian.PutUint32(dst[start+offCRC:], crc32.ChecksumIEEE(dst[start+offTimestamp:]))
+	return dst
+}
+
+// SplitDeadline returns the deadline and the value held in the value field
+// of a record whose flag HasDeadline.
+func SplitDeadline(field []byte) (deadline int64, value []byte) {
+	return int64(binary.LittleEndian.Uint64(field)), field[DeadlineSize:]
+}
 
 // BatchCommitKeySize and BatchCommitValueSize are the key and value sizes
 // of every batch commit record.
@@ -48,7 +88,9 @@ const (
 func IsTombstone(flag byte) bool { return flag == FlagTombstone || flag == FlagBatchTombstone }
 
 // IsBatchMember reports whether flag marks a record of a batch.
-func IsBatchMember(flag byte) bool { return flag == FlagBatchValue || flag == FlagBatchTombstone }
+func IsBatchMember(flag byte) bool {
+	return flag == FlagBatchValue || flag == FlagBatchTombstone || flag == FlagBatchValueTTL
+}
 
 // AppendBatchCommit encodes the commit record of a batch of n records.
 func AppendBatchCommit(dst []byte, timestamp, seq uint64, n uint32) []byte {
@@ -126,7 +168,7 @@ func DecodeHeader(b []byte) (Header, error) {
 // tombstones that carry a value, and commit records of the wrong shape.
 func (h Header) check() error {
 	switch {
-	case h.Flag > FlagBatchCommit:
+	case h.Flag > FlagBatchValueTTL:
 		return fmt.Errorf("unknown record flag %d: %w", h.Flag, ErrCorrupt)
 	case h.KeySize == 0:
 		return fmt.Errorf("record with an empty key: %w", ErrCorrupt)
@@ -134,6 +176,8 @@ func (h Header) check() error {
 		return fmt.Errorf("tombstone with a %d-byte value: %w", h.ValueSize, ErrCorrupt)
 	case h.Flag == FlagBatchCommit && (h.KeySize != BatchCommitKeySize || h.ValueSize != BatchCommitValueSize):
 		return fmt.Errorf("batch commit record of %d+%d bytes: %w", h.KeySize, h.ValueSize, ErrCorrupt)
+	case HasDeadline(h.Flag) && h.ValueSize < DeadlineSize:
+		return fmt.Errorf("value with a deadline of %d bytes, less than the deadline: %w", h.ValueSize, ErrCorrupt)
 	}
 	return nil
 }

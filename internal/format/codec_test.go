@@ -313,7 +313,7 @@ func TestBatchRecords(t *testing.T) {
 }
 
 func TestDecodeRejectsUnknownFlags(t *testing.T) {
-	for f := 5; f <= 255; f++ {
+	for f := 7; f <= 255; f++ {
 		t.Run(fmt.Sprintf("flag=%d", f), func(t *testing.T) {
 			for _, value := range [][]byte{nil, []byte("v")} {
 				b := handEncode(1, byte(f), []byte("key"), value)
@@ -451,5 +451,23 @@ func TestGoldenHandEncoded(t *testing.T) {
 	rec, err := format.Decode(want)
 	if err != nil || rec.Timestamp != ts || rec.Flag != format.FlagValue || string(rec.Key) != string(key) || string(rec.Value) != string(value) {
 		t.Errorf("Decode(%x) = %+v, %q, %q, %v, want ts %d, key %q, value %q", want, rec.Header, rec.Key, rec.Value, err, uint64(ts), key, value)
+	}
+}
+
+func TestAppendWithDeadline(t *testing.T) {
+	b := format.AppendWithDeadline(nil, 5, format.FlagValueTTL, []byte("key"), 1234567890, []byte("value"))
+	if want := handEncode(5, format.FlagValueTTL, []byte("key"), append(binary.LittleEndian.AppendUint64(nil, 1234567890), "value"...)); !bytes.Equal(b, want) {
+		t.Fatalf("AppendWithDeadline = %x, want %x", b, want)
+	}
+	rec, err := format.Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline, value := format.SplitDeadline(rec.Value)
+	if deadline != 1234567890 || string(value) != "value" {
+		t.Fatalf("SplitDeadline = %d, %q", deadline, value)
+	}
+	if _, err := format.Decode(handEncode(5, format.FlagValueTTL, []byte("k"), []byte("short"))); !errors.Is(err, format.ErrCorrupt) {
+		t.Fatalf("Decode(deadline value of 5 bytes) = %v, want ErrCorrupt", err)
 	}
 }

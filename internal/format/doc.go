@@ -21,8 +21,10 @@
 // and 1, followed at once, in the same file, by a commit record
 // (FlagBatchCommit, 4) whose key is the batch's 8-byte sequence number and
 // whose value is the 4-byte count of the records before it. A batch counts
-// only if its commit record is read back whole. Any other flag is rejected
-// as corrupt.
+// only if its commit record is read back whole. A value with a deadline
+// (expiry) has flag FlagValueTTL (5), or FlagBatchValueTTL (6) in a batch,
+// and its value field is the 8-byte deadline (Unix nanoseconds) followed by
+// the value. Any other flag is rejected as corrupt.
 //
 // This layout is the seed specification's and is the on-disk format: do not
 // change it. Golden files in testdata pin its exact bytes.

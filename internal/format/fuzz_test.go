@@ -27,11 +27,13 @@ func independentVerdict(b []byte) (size int64, ok bool) {
 }
 
 // validShape is the format's rule, written out independently: flags 0 to
-// 4, a non-empty key, no value on a tombstone (1, 3), and a commit record
-// (4) of an 8-byte key and a 4-byte value.
+// 6, a non-empty key, no value on a tombstone (1, 3), a commit record (4) of
+// an 8-byte key and a 4-byte value, and room for the 8-byte deadline in a
+// value that has one (5, 6).
 func validShape(flag byte, ks, vs int64) bool {
 	switch {
-	case flag > 4, ks == 0, (flag == 1 || flag == 3) && vs != 0, flag == 4 && (ks != 8 || vs != 4):
+	case flag > 6, ks == 0, (flag == 1 || flag == 3) && vs != 0, flag == 4 && (ks != 8 || vs != 4),
+		(flag == 5 || flag == 6) && vs < 8:
 		return false
 	}
 	return true

@@ -17,7 +17,8 @@ import (
 //	| CRC32   | timestamp | key size | value size | offset | flag | key |
 //	| 4 bytes | 8 bytes   | 4 bytes  | 4 bytes    | 8      | 1    | ... |
 //	+---------+-----------+----------+------------+--------+------+-----+
-//	 CRC32 (IEEE) of the entry's bytes [4:].
+//	 CRC32 (IEEE) of the entry's bytes [4:]. An entry of a value with a
+//	 deadline (flag 5) has the 8-byte deadline after its key.
 //
 //	trailer, once, at the end:
 //	+----------+---------+----------------+-------------+-------------+
@@ -49,6 +50,7 @@ type HintEntry struct {
 	Offset    int64
 	Flag      byte
 	Key       []byte
+	Deadline  int64 // for FlagValueTTL: the deadline in Unix nanoseconds, kept after the key
 }
 
 // RecordSize returns the size of the record the entry points at.
@@ -66,8 +68,24 @@ func AppendHint(dst []byte, e HintEntry) []byte {
 	dst = binary.LittleEndian.AppendUint64(dst, uint64(e.Offset))
 	dst = append(dst, e.Flag)
 	dst = append(dst, e.Key...)
+	if HasDeadline(e.Flag) {
+		dst = binary.LittleEndian.AppendUint64(dst, uint64(e.Deadline))
+	}
 	binary.LittleEndian.PutUint32(dst[start:], crc32.ChecksumIEEE(dst[start+4:]))
 	return dst
+}
+
+// hintEntryEnd returns the size of the entry at the start of b, from its
+// key size and flag, or -1 if b is too short to tell.
+func hintEntryEnd(b []byte) int64 {
+	if len(b) < HintEntrySize {
+		return -1
+	}
+	n := HintEntrySize + int64(binary.LittleEndian.Uint32(b[12:]))
+	if HasDeadline(b[28]) {
+		n += DeadlineSize
+	}
+	return n
 }
 
 // AppendHintTrailer encodes the trailer of a hint file whose entries, n of
@@ -131,11 +149,8 @@ func walkHints(body []byte, dataSize int64, maxKey int, fn func(HintEntry)) (uin
 // VerifyHintEntry reports whether the entry at the start of b has the
 // checksum it claims, and its size.
 func VerifyHintEntry(b []byte) (size int, ok bool) {
-	if len(b) < HintEntrySize {
-		return 0, false
-	}
-	n := HintEntrySize + int64(binary.LittleEndian.Uint32(b[12:]))
-	if int64(len(b)) < n {
+	n := hintEntryEnd(b)
+	if n < 0 || int64(len(b)) < n {
 		return 0, false
 	}
 	return int(n), crc32.ChecksumIEEE(b[4:n]) == binary.LittleEndian.Uint32(b)
@@ -155,16 +170,22 @@ func decodeHint(b []byte, dataSize int64, maxKey int) (HintEntry, int, error) {
 	switch {
 	case ks == 0 || int64(ks) > int64(maxKey):
 		return HintEntry{}, 0, fmt.Errorf("key size %d: %w", ks, ErrCorrupt)
-	case int64(len(b)) < HintEntrySize+int64(ks):
-		return HintEntry{}, 0, fmt.Errorf("truncated key: %w", ErrCorrupt)
+	case int64(len(b)) < hintEntryEnd(b):
+		return HintEntry{}, 0, fmt.Errorf("truncated entry: %w", ErrCorrupt)
 	}
-	n := HintEntrySize + int(ks)
-	e.Key = b[HintEntrySize:n:n]
+	k := HintEntrySize + int(ks)
+	e.Key = b[HintEntrySize:k:k]
+	n := int(hintEntryEnd(b))
+	if HasDeadline(e.Flag) {
+		e.Deadline = int64(binary.LittleEndian.Uint64(b[k:]))
+	}
 	switch {
-	case e.Flag != FlagValue && e.Flag != FlagTombstone:
+	case e.Flag != FlagValue && e.Flag != FlagTombstone && e.Flag != FlagValueTTL:
 		return HintEntry{}, 0, fmt.Errorf("unknown flag %d: %w", e.Flag, ErrCorrupt)
 	case e.Flag == FlagTombstone && e.ValueSize != 0:
 		return HintEntry{}, 0, fmt.Errorf("tombstone with a %d-byte value: %w", e.ValueSize, ErrCorrupt)
+	case e.Flag == FlagValueTTL && e.ValueSize < DeadlineSize:
+		return HintEntry{}, 0, fmt.Errorf("value with a deadline of %d bytes: %w", e.ValueSize, ErrCorrupt)
 	case e.Offset < 0 || e.Offset > dataSize-e.RecordSize():
 		return HintEntry{}, 0, fmt.Errorf("record at %d of %d bytes lies past the data file's end %d: %w", e.Offset, e.RecordSize(), dataSize, ErrCorrupt)
 	}

@@ -7,7 +7,8 @@
 // hash table of 8-byte slots (linear probing) over a byte arena that holds,
 // for each key, its length, its bytes and its entry:
 //
-//	arena record: uvarint key length | key | file id u32 | size u32 | offset u64
+//	arena record: uvarint key length | key | file id u32 | size u32 | offset u64 [| deadline u64]
+//	              (the top bit of size says whether a deadline follows)
 //	slot:         arena offset + 1 (40 bits) | hash tag (24 bits); 0 = empty
 //
 // Sharding bounds the pause of a resize or compaction to one shard's
@@ -23,19 +24,26 @@ import (
 // Entry locates a key's newest record.
 type Entry struct {
 	FileID uint32 // data file holding the record
-	Size   uint32 // size of the whole record, header included
+	Size   uint32 // size of the whole record, header included; below 1<<31
 	Offset int64  // offset of the record in its file
+	Expire int64  // deadline of the value in Unix nanoseconds; 0 if it has none
 }
 
+// Expired reports whether the entry's value has a deadline not after now
+// (Unix nanoseconds).
+func (e Entry) Expired(now int64) bool { return e.Expire != 0 && e.Expire <= now }
+
 const (
-	shardBits = 8
-	nShards   = 1 << shardBits
-	entrySize = 16 // file id, size, offset
-	tagBits   = 24
-	tagMask   = 1<<tagBits - 1
-	emptySlot = 0
-	deadSlot  = ^uint64(0) // a deleted key: probing goes on past it
-	minSlots  = 16
+	shardBits  = 8
+	nShards    = 1 << shardBits
+	entrySize  = 16      // file id, size, offset
+	expireSize = 8       // the deadline, when the entry has one
+	hasExpire  = 1 << 31 // in the size field of the arena record
+	tagBits    = 24
+	tagMask    = 1<<tagBits - 1
+	emptySlot  = 0
+	deadSlot   = ^uint64(0) // a deleted key: probing goes on past it
+	minSlots   = 16
 )
 
 // Keydir maps keys to entries. It is not safe for concurrent use: the DB
@@ -104,9 +112,8 @@ func (sh *shard) put(key []byte, h uint64, e Entry, seed maphash.Seed) (old Entr
 	}
 	i, found := sh.find(key, h)
 	if found {
-		off := sh.entryOffset(sh.slots[i])
-		old = decodeEntry(sh.arena[off:])
-		encodeEntry(sh.arena[off:], e)
+		old = sh.entry(sh.slots[i])
+		sh.set(i, key, old, e, h)
 		return old, true
 	}
 	if sh.slots[i] == emptySlot {
@@ -115,6 +122,17 @@ func (sh *shard) put(key []byte, h uint64, e Entry, seed maphash.Seed) (old Entr
 	sh.slots[i] = sh.append(key, e, h)
 	sh.live++
 	return Entry{}, false
+}
+
+// set replaces the entry old of the key in slot i by e: in place if it
+// takes the same room, else in a new arena record.
+func (sh *shard) set(i int, key []byte, old, e Entry, h uint64) {
+	if entryLen(old) == entryLen(e) {
+		encodeEntry(sh.arena[sh.entryOffset(sh.slots[i]):], e)
+		return
+	}
+	sh.garbage += sh.recordLen(sh.slots[i])
+	sh.slots[i] = sh.append(key, e, h)
 }
 
 // Delete removes key and returns the entry it had, if any.
@@ -151,11 +169,10 @@ func (k *Keydir) CompareAndSwap(key []byte, old, e Entry) bool {
 	if !found {
 		return false
 	}
-	off := sh.entryOffset(sh.slots[i])
-	if decodeEntry(sh.arena[off:]) != old {
+	if sh.entry(sh.slots[i]) != old {
 		return false
 	}
-	encodeEntry(sh.arena[off:], e)
+	sh.set(i, key, old, e, h)
 	return true
 }
 
@@ -224,8 +241,9 @@ func (sh *shard) append(key []byte, e Entry, h uint64) uint64 {
 	off := len(sh.arena)
 	sh.arena = binary.AppendUvarint(sh.arena, uint64(len(key)))
 	sh.arena = append(sh.arena, key...)
-	sh.arena = append(sh.arena, make([]byte, entrySize)...)
-	encodeEntry(sh.arena[len(sh.arena)-entrySize:], e)
+	n := entryLen(e)
+	sh.arena = append(sh.arena, make([]byte, n)...)
+	encodeEntry(sh.arena[len(sh.arena)-n:], e)
 	return uint64(off+1)<<tagBits | tagOf(h)
 }
 
@@ -245,7 +263,10 @@ func (sh *shard) entryOffset(s uint64) int {
 
 func (sh *shard) entry(s uint64) Entry { return decodeEntry(sh.arena[sh.entryOffset(s):]) }
 
-func (sh *shard) recordLen(s uint64) int { return sh.entryOffset(s) + entrySize - sh.recordOffset(s) }
+func (sh *shard) recordLen(s uint64) int {
+	off := sh.entryOffset(s)
+	return off + entryLen(decodeEntry(sh.arena[off:])) - sh.recordOffset(s)
+}
 
 // rebuild moves the live keys into a table of n slots and a new, compact
 // arena, dropping dead slots and the arena bytes of deleted keys.
@@ -259,7 +280,7 @@ func (sh *shard) rebuild(n int, seed maphash.Seed) {
 		}
 		key := old.key(s)
 		off := len(sh.arena)
-		sh.arena = append(sh.arena, old.arena[old.recordOffset(s):old.entryOffset(s)+entrySize]...)
+		sh.arena = append(sh.arena, old.arena[old.recordOffset(s):old.recordOffset(s)+old.recordLen(s)]...)
 		// The tag is a slice of the hash, but the index needs the hash's low
 		// bits, which the slot does not keep: hash the key again.
 		h := maphash.Bytes(seed, key)
@@ -284,18 +305,36 @@ func slotsFor(n int) int {
 	return size
 }
 
+// entryLen is the room e takes in an arena record.
+func entryLen(e Entry) int {
+	if e.Expire != 0 {
+		return entrySize + expireSize
+	}
+	return entrySize
+}
+
 func encodeEntry(b []byte, e Entry) {
 	binary.LittleEndian.PutUint32(b[0:], e.FileID)
-	binary.LittleEndian.PutUint32(b[4:], e.Size)
+	size := e.Size
+	if e.Expire != 0 {
+		size |= hasExpire
+		binary.LittleEndian.PutUint64(b[16:], uint64(e.Expire))
+	}
+	binary.LittleEndian.PutUint32(b[4:], size)
 	binary.LittleEndian.PutUint64(b[8:], uint64(e.Offset))
 }
 
 func decodeEntry(b []byte) Entry {
-	return Entry{
+	e := Entry{
 		FileID: binary.LittleEndian.Uint32(b[0:]),
 		Size:   binary.LittleEndian.Uint32(b[4:]),
 		Offset: int64(binary.LittleEndian.Uint64(b[8:])),
 	}
+	if e.Size&hasExpire != 0 {
+		e.Size &^= hasExpire
+		e.Expire = int64(binary.LittleEndian.Uint64(b[16:]))
+	}
+	return e
 }
 
 // Shards is the number of shards; RangeShard takes 0 to Shards-1.

@@ -199,6 +199,9 @@ func TestAgainstMap(t *testing.T) {
 			key += strings.Repeat("x", r.IntN(300)) // keys of many lengths
 		}
 		e := keydir.Entry{FileID: uint32(i), Size: uint32(r.IntN(1 << 20)), Offset: r.Int64()}
+		if r.IntN(2) == 0 {
+			e.Expire = r.Int64() // entries with and without a deadline take different room
+		}
 		switch r.IntN(4) {
 		case 0, 1:
 			old, ok := k.Put([]byte(key), e)

@@ -30,6 +30,9 @@ type Scanned struct {
 	Header format.Header
 	Key    []byte
 	Value  []byte // only when the Scanner keeps values, and for batch commit records
+	// Deadline is the deadline of a value that has one (format.HasDeadline),
+	// in Unix nanoseconds; 0 otherwise.
+	Deadline int64
 }
 
 // Scanner reads the records of a data file in order, verifying each one's
@@ -117,17 +120,24 @@ func (s *Scanner) readRecord() (format.Header, error) {
 	crc := format.Checksum(s.hdr[4:])
 	crc = format.UpdateChecksum(crc, s.rec.Key)
 	s.rec.Value = s.rec.Value[:0]
+	s.rec.Deadline = 0
 	if s.values || h.Flag == format.FlagBatchCommit { // a commit's value is its count: always kept
 		s.rec.Value = growTo(s.rec.Value, int(h.ValueSize))
 		if _, err := io.ReadFull(s.r, s.rec.Value); err != nil {
 			return format.Header{}, err
 		}
 		crc = format.UpdateChecksum(crc, s.rec.Value)
+		if format.HasDeadline(h.Flag) {
+			s.rec.Deadline, _ = format.SplitDeadline(s.rec.Value)
+		}
 	}
 	for left := int(h.ValueSize) - len(s.rec.Value); left > 0; {
 		b, err := s.r.Peek(min(left, s.r.Size()))
 		if err != nil {
 			return format.Header{}, err
+		}
+		if left == int(h.ValueSize) && format.HasDeadline(h.Flag) && len(b) >= format.DeadlineSize {
+			s.rec.Deadline, _ = format.SplitDeadline(b)
 		}
 		crc = format.UpdateChecksum(crc, b)
 		s.r.Discard(len(b))
@@ -202,7 +212,8 @@ func plausibleHeader(b []byte, off, size int64, maxKey uint32) bool {
 	flag := b[20]
 	ks := uint32(b[12]) | uint32(b[13])<<8 | uint32(b[14])<<16 | uint32(b[15])<<24
 	vs := uint32(b[16]) | uint32(b[17])<<8 | uint32(b[18])<<16 | uint32(b[19])<<24
-	return flag <= format.FlagBatchCommit && !(format.IsTombstone(flag) && vs != 0) &&
+	return flag <= format.FlagBatchValueTTL && !(format.IsTombstone(flag) && vs != 0) &&
+		!(format.HasDeadline(flag) && vs < format.DeadlineSize) &&
 		ks != 0 && ks <= maxKey && off+format.HeaderSize+int64(ks)+int64(vs) <= size
 }
 

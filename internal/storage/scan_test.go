@@ -515,3 +515,25 @@ func TestScannerValueNilWithoutKeepValues(t *testing.T) {
 		}
 	}
 }
+
+// TestScannerDeadline: the deadline of a value that has one is reported
+// whether or not the scanner keeps values, and is 0 for other records.
+func TestScannerDeadline(t *testing.T) {
+	var b []byte
+	b = format.AppendWithDeadline(b, 1, format.FlagValueTTL, []byte("a"), 111, []byte("x"))
+	b = format.Append(b, 2, format.FlagValue, []byte("b"), []byte("y"))
+	b = format.AppendWithDeadline(b, 3, format.FlagBatchValueTTL, []byte("c"), 333, nil)
+	for _, keep := range []bool{false, true} {
+		s := storage.NewScanner(bytes.NewReader(b), "mem", int64(len(b)), 64)
+		if keep {
+			s.KeepValues()
+		}
+		var got []int64
+		for s.Next() {
+			got = append(got, s.Record().Deadline)
+		}
+		if s.Err() != nil || fmt.Sprint(got) != "[111 0 333]" {
+			t.Errorf("keep values %t: deadlines %v, err %v; want [111 0 333]", keep, got, s.Err())
+		}
+	}
+}
