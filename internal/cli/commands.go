@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -28,9 +29,10 @@ type command struct {
 // newCommands returns the shell's command table, in the order HELP lists it.
 func newCommands() []command {
 	return []command{
-		{name: "PUT", usage: "PUT <key> <value>", help: "store value under key", nargs: 2, run: (*Shell).put},
+		{name: "PUT", usage: "PUT <key> <value> [EX <seconds>]", help: "store value under key (for a time, with EX)", nargs: 2, maxArgs: 4, step: 2, run: (*Shell).put},
 		{name: "GET", usage: "GET <key>", help: "print the value of key", nargs: 1, run: (*Shell).get},
 		{name: "DELETE", usage: "DELETE <key>", help: "delete key", nargs: 1, run: (*Shell).delete},
+		{name: "TTL", usage: "TTL <key>", help: "seconds left before key expires; -1 if it does not, -2 if it does not exist", nargs: 1, run: (*Shell).ttl},
 		{name: "MPUT", usage: "MPUT <key> <value> [<key> <value> ...]", help: "store several pairs atomically: all or none", nargs: 2, maxArgs: -1, step: 2, run: (*Shell).mput},
 		{name: "KEYS", usage: "KEYS [<prefix>*]", help: "list the keys (with a prefix) on one line", nargs: 0, maxArgs: 1, run: (*Shell).keys},
 		{name: "SCAN", usage: "SCAN <cursor> [COUNT <n>]", help: "list keys in pieces: prints the next cursor (0 at the end), then keys", nargs: 1, maxArgs: 3, step: 2, run: (*Shell).scan},
@@ -76,11 +78,44 @@ func (s *Shell) dispatch(args []string) (exit bool) {
 }
 
 func (s *Shell) put(args []string) bool {
-	if err := s.store.Put([]byte(args[0]), []byte(args[1])); err != nil {
+	var err error
+	if len(args) == 4 {
+		var secs float64
+		if !strings.EqualFold(args[2], "EX") {
+			err = fmt.Errorf("want EX, not %q", args[2])
+		} else if secs, err = strconv.ParseFloat(args[3], 64); err == nil && !(secs > 0 && secs < 1e10) {
+			err = errors.New("EX wants a positive number of seconds")
+		}
+		if err != nil {
+			s.reply("Error: usage: PUT <key> <value> [EX <seconds>]: " + oneLine(err.Error()))
+			return false
+		}
+		err = s.store.PutWithTTL([]byte(args[0]), []byte(args[1]), time.Duration(secs*float64(time.Second)))
+	} else {
+		err = s.store.Put([]byte(args[0]), []byte(args[1]))
+	}
+	if err != nil {
 		s.replyError(err)
 		return false
 	}
 	s.reply("OK")
+	return false
+}
+
+// ttl prints what Redis's TTL replies: whole seconds left, rounded up;
+// -1 for a key without a deadline; -2 for a missing key.
+func (s *Shell) ttl(args []string) bool {
+	deadline, err := s.store.ExpiresAt([]byte(args[0]))
+	switch {
+	case errors.Is(err, aetherkv.ErrNotFound):
+		s.reply("-2")
+	case err != nil:
+		s.replyError(err)
+	case deadline.IsZero():
+		s.reply("-1")
+	default:
+		s.reply(strconv.FormatInt(int64(math.Ceil(time.Until(deadline).Seconds())), 10))
+	}
 	return false
 }
 

@@ -111,7 +111,7 @@ func TestCompleter(t *testing.T) {
 		want       []string
 		wantLength int
 	}{
-		{"", []string{"PUT ", "GET ", "DELETE ", "MPUT ", "KEYS ", "SCAN ", "MERGE ", "STATS ", "HELP ", "EXIT ", "QUIT "}, 0},
+		{"", []string{"PUT ", "GET ", "DELETE ", "TTL ", "MPUT ", "KEYS ", "SCAN ", "MERGE ", "STATS ", "HELP ", "EXIT ", "QUIT "}, 0},
 		{"P", []string{"UT "}, 1},
 		{"pu", []string{"t "}, 2},
 		{"  de", []string{"lete "}, 2},

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	aetherkv "github.com/aether-kv/aether-kv"
 )
@@ -191,5 +192,21 @@ func TestRootMPUT(t *testing.T) {
 	want := "OK\n1\ntwo words\na b\nError: batch operation 1: aetherkv: key is empty\nError: key not found\n"
 	if code != ExitOK || stdout != want {
 		t.Fatalf("MPUT session = %d, %q (stderr %q), want %q", code, stdout, stderr, want)
+	}
+}
+
+func TestRootTTL(t *testing.T) {
+	dir := t.TempDir()
+	code, stdout, stderr := runCommand(t, context.Background(), nil,
+		"PUT a 1 EX 100\nTTL a\nPUT b 2\nTTL b\nTTL c\nPUT d 4 EX 0.05\nPUT e 5 EX -1\nPUT e 5 PX 3\n", "--data-dir", dir)
+	want := "OK\n100\nOK\n-1\n-2\nOK\n" +
+		"Error: usage: PUT <key> <value> [EX <seconds>]: EX wants a positive number of seconds\n" +
+		"Error: usage: PUT <key> <value> [EX <seconds>]: want EX, not \"PX\"\n"
+	if code != ExitOK || stdout != want {
+		t.Fatalf("TTL session = %d, %q (stderr %q), want %q", code, stdout, stderr, want)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if _, stdout, _ := runCommand(t, context.Background(), nil, "GET d\nGET a\n", "--data-dir", dir); stdout != "Error: key not found\n1\n" {
+		t.Fatalf("after expiry and a restart: %q", stdout)
 	}
 }

@@ -34,6 +34,7 @@ import (
 	"iter"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/ergochat/readline"
 
@@ -46,6 +47,8 @@ import (
 type Store interface {
 	Get(key []byte) ([]byte, error)
 	Put(key, value []byte) error
+	PutWithTTL(key, value []byte, ttl time.Duration) error
+	ExpiresAt(key []byte) (time.Time, error)
 	Delete(key []byte) error
 	NewBatch() *aetherkv.Batch
 	Write(b *aetherkv.Batch) error

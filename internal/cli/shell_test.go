@@ -83,6 +83,11 @@ func (f *fakeStore) Scan(cursor uint64, count int, match func([]byte) bool) ([][
 	return keys, 0, nil
 }
 
+// PutWithTTL and ExpiresAt: expiry is tested against a real store
+// (root_test.go); the fake keeps no deadlines.
+func (f *fakeStore) PutWithTTL(key, value []byte, ttl time.Duration) error { return errFake }
+func (f *fakeStore) ExpiresAt(key []byte) (time.Time, error)               { return time.Time{}, errFake }
+
 func (f *fakeStore) Merge() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -159,14 +164,14 @@ func TestShellSessions(t *testing.T) {
 		{"quoted value printed quoted", `PUT k "a\nb"` + "\nGET k\n", "OK\n\"a\\nb\"\n"},
 		{"empty value", "PUT k \"\"\nGET k\n", "OK\n\"\"\n"},
 		{"wrong arity then continues", "PUT k\nGET\nDELETE a b\nEXIT now\nGET k k\nPUT k v\nGET k\n",
-			"Error: wrong number of arguments for PUT; usage: PUT <key> <value>\n" +
+			"Error: wrong number of arguments for PUT; usage: PUT <key> <value> [EX <seconds>]\n" +
 				"Error: wrong number of arguments for GET; usage: GET <key>\n" +
 				"Error: wrong number of arguments for DELETE; usage: DELETE <key>\n" +
 				"Error: wrong number of arguments for EXIT; usage: EXIT\n" +
 				"Error: wrong number of arguments for GET; usage: GET <key>\n" +
 				"OK\nv\n"},
 		{"unquoted value with space", "PUT user:1 John Doe\n",
-			"Error: wrong number of arguments for PUT; usage: PUT <key> <value>\n"},
+			"Error: wrong number of arguments for PUT; usage: PUT <key> <value> [EX <seconds>]\n"},
 		{"unknown command then continues", "FOO bar\nset k v\nPUT k v\nGET k\n",
 			"Error: unknown command \"FOO\"; type HELP for the list\n" +
 				"Error: unknown command \"set\"; type HELP for the list\nOK\nv\n"},
@@ -185,7 +190,7 @@ func TestShellSessions(t *testing.T) {
 
 func TestShellHelp(t *testing.T) {
 	got := runSession(t, "help\n")
-	for _, usage := range []string{"PUT <key> <value>", "GET <key>", "DELETE <key>", "MPUT <key> <value> [<key> <value> ...]", "KEYS [<prefix>*]", "SCAN <cursor> [COUNT <n>]", "MERGE", "STATS", "EXIT", "QUIT", "HELP"} {
+	for _, usage := range []string{"PUT <key> <value> [EX <seconds>]", "GET <key>", "TTL <key>", "DELETE <key>", "MPUT <key> <value> [<key> <value> ...]", "KEYS [<prefix>*]", "SCAN <cursor> [COUNT <n>]", "MERGE", "STATS", "EXIT", "QUIT", "HELP"} {
 		if !strings.Contains(got, "\n  "+usage+" ") {
 			t.Errorf("HELP output %q does not list %q", got, usage)
 		}
