@@ -3,6 +3,7 @@ package aetherkv
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -67,7 +68,7 @@ func BenchmarkPutDurable(b *testing.B) {
 			value := make([]byte, 100)
 			var next atomic.Int64
 			lat := make([][]time.Duration, writers)
-			b.SetParallelism(writers)
+			b.SetParallelism(max(1, writers/runtime.GOMAXPROCS(0))) // writers goroutines in all
 			b.ReportAllocs()
 			var slot atomic.Int32
 			b.RunParallel(func(pb *testing.PB) {
