@@ -1,14 +1,17 @@
 // Command bench measures Aether KV on workloads that unit benchmarks cannot
-// hold: millions of keys, merges under load, cold and warm start-up. It
-// lives in its own module so that the store's module never depends on what
-// it is compared with.
+// hold: millions of keys, merges under load, cold and warm start-up, and
+// side by side with the Go stores it is compared with. It lives in its own
+// module so that the store's module never depends on its rivals.
 //
+//	go run . compare                  # Aether KV and its peers; writes results/<date>-<host>.md
+//	go run . compare -quick           # the same, smaller, in a few minutes
 //	go run . reopen -keys 10000000
 //	go run . merge-latency -keys 1000000 -seconds 10
 //	go run . space -keys 1000000
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -19,6 +22,8 @@ func main() {
 		usage()
 	}
 	workloads := map[string]func(args []string) error{
+		"compare":       compare,
+		"worker":        worker, // hidden: one measurement, run by compare
 		"reopen":        reopen,
 		"merge-latency": mergeLatency,
 		"space":         space,
@@ -28,13 +33,16 @@ func main() {
 		usage()
 	}
 	if err := run(os.Args[2:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(2)
+		}
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: bench reopen|merge-latency|space [flags]")
+	fmt.Fprintln(os.Stderr, "usage: bench compare|reopen|merge-latency|space [flags]")
 	os.Exit(2)
 }
 

@@ -32,11 +32,11 @@ func median(n int, f func() time.Duration) time.Duration {
 
 // dropCaches writes dirty pages and drops the page cache (root only).
 func dropCaches() {
-	exec("sync")
+	runBin("sync")
 	os.WriteFile("/proc/sys/vm/drop_caches", []byte("3\n"), 0)
 }
 
-func exec(name string) {
+func runBin(name string) {
 	if p, err := os.StartProcess("/bin/"+name, []string{name}, &os.ProcAttr{}); err == nil {
 		p.Wait()
 	}

@@ -1,0 +1,50 @@
+package main
+
+import "encoding/binary"
+
+// Every benchmark key is 16 bytes and every value 100 bytes.
+const (
+	keySize   = 16
+	valueSize = 100
+)
+
+// benchKey returns a new 16-byte key for i: "key-" and i in 12 decimal
+// digits, so that keys sort in the order of i. Each call allocates, because
+// some stores keep the slices they are given.
+func benchKey(i int) []byte {
+	return appendKey(make([]byte, 0, keySize), i)
+}
+
+// appendKey appends the key of i to dst.
+func appendKey(dst []byte, i int) []byte {
+	dst = append(dst, "key-"...)
+	var digits [12]byte
+	for j := len(digits) - 1; j >= 0; j-- {
+		digits[j] = byte('0' + i%10)
+		i /= 10
+	}
+	return append(dst, digits[:]...)
+}
+
+// benchValue returns a new 100-byte value for key i written in round r:
+// pseudo-random bytes, so that stores that compress gain nothing, and
+// different for each key and round, so that a read of the wrong record is
+// caught.
+func benchValue(i, r int) []byte {
+	return appendValue(make([]byte, 0, valueSize), i, r)
+}
+
+// appendValue appends the value of key i in round r to dst.
+func appendValue(dst []byte, i, r int) []byte {
+	x := uint64(i)*0x9E3779B97F4A7C15 ^ uint64(r+1)*0xD1B54A32D192ED03
+	var w [8]byte
+	for n := 0; n < valueSize; n += 8 {
+		// xorshift64*: cheap, and incompressible enough.
+		x ^= x >> 12
+		x ^= x << 25
+		x ^= x >> 27
+		binary.LittleEndian.PutUint64(w[:], x*0x2545F4914F6CDD1D)
+		dst = append(dst, w[:min(8, valueSize-n)]...)
+	}
+	return dst
+}
