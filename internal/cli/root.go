@@ -62,7 +62,7 @@ shell (see "aether-kv shell --help").`,
 	flags.StringVar(&p.flags.configFile, "config", "", "read the configuration from `FILE` instead of the built-in template")
 	flags.StringVar(&p.flags.dataDir, "data-dir", "", "keep the data in `DIR` (overrides DATA_DIR)")
 	root.AddCommand(newShellCommand(p), newMergeCommand(p), newStatsCommand(p))
-	root.AddCommand(newCheckCommand(p))
+	root.AddCommand(newCheckCommand(p), newServeCommand(p))
 	root.AddCommand(newBackupCommand(p))
 	return root
 }

@@ -33,6 +33,14 @@ type Config struct {
 	MaxFileSize  int64             // MAX_FILE_SIZE bytes, 1..aetherkv.MaxFileSizeLimit
 	MergeRatio   float64           // MERGE_RATIO, dead fraction of a closed file that starts a merge; 0 turns automatic merges off
 	Source       string            // the file read, or "embedded default"
+
+	// The settings of "aether-kv serve".
+	Addr           string        // ADDR, host:port to listen on
+	Password       string        // PASSWORD, "" for none
+	MaxClients     int           // MAX_CLIENTS, connections served at once
+	IdleTimeout    time.Duration // IDLE_TIMEOUT in seconds; 0 means never
+	RequestTimeout time.Duration // REQUEST_TIMEOUT in seconds; 0 means no limit
+	MetricsAddr    string        // METRICS_ADDR, host:port of /metrics; "" for none
 }
 
 // Setting names, as written in the file and in the environment.
@@ -46,10 +54,18 @@ const (
 	keyMaxFileSize  = "MAX_FILE_SIZE"
 	keySyncMode     = "SYNC_MODE"
 	keyMergeRatio   = "MERGE_RATIO"
+
+	keyAddr           = "ADDR"
+	keyPassword       = "PASSWORD"
+	keyMaxClients     = "MAX_CLIENTS"
+	keyIdleTimeout    = "IDLE_TIMEOUT"
+	keyRequestTimeout = "REQUEST_TIMEOUT"
+	keyMetricsAddr    = "METRICS_ADDR"
 )
 
 // keys lists every setting in the order they are validated and reported.
-var keys = []string{keyDataDir, keyHeaderSize, keyBatchSize, keySyncInterval, keyMaxKeySize, keyMaxValueSize, keyMaxFileSize, keyMergeRatio, keySyncMode}
+var keys = []string{keyDataDir, keyHeaderSize, keyBatchSize, keySyncInterval, keyMaxKeySize, keyMaxValueSize, keyMaxFileSize, keyMergeRatio, keySyncMode,
+	keyAddr, keyPassword, keyMaxClients, keyIdleTimeout, keyRequestTimeout, keyMetricsAddr}
 
 // defaults are the values of settings absent from the file and the
 // environment; they match the embedded template.
@@ -63,6 +79,13 @@ var defaults = map[string]string{
 	keyMaxFileSize:  "268435456",
 	keyMergeRatio:   "0.5",
 	keySyncMode:     "interval",
+
+	keyAddr:           "127.0.0.1:6380",
+	keyPassword:       "",
+	keyMaxClients:     "10000",
+	keyIdleTimeout:    "300",
+	keyRequestTimeout: "10",
+	keyMetricsAddr:    "",
 }
 
 // fileValues is the shape of the file, decoded with KnownFields so that an
@@ -77,6 +100,13 @@ type fileValues struct {
 	MaxFileSize  string `yaml:"MAX_FILE_SIZE"`
 	MergeRatio   string `yaml:"MERGE_RATIO"`
 	SyncMode     string `yaml:"SYNC_MODE"`
+
+	Addr           string `yaml:"ADDR"`
+	Password       string `yaml:"PASSWORD"`
+	MaxClients     string `yaml:"MAX_CLIENTS"`
+	IdleTimeout    string `yaml:"IDLE_TIMEOUT"`
+	RequestTimeout string `yaml:"REQUEST_TIMEOUT"`
+	MetricsAddr    string `yaml:"METRICS_ADDR"`
 }
 
 // setting is the raw text of one setting and where it came from.
@@ -185,6 +215,13 @@ func parse(src string, data []byte, getenv func(string) (string, bool)) (map[str
 		keyMaxFileSize:  fv.MaxFileSize,
 		keyMergeRatio:   fv.MergeRatio,
 		keySyncMode:     fv.SyncMode,
+
+		keyAddr:           fv.Addr,
+		keyPassword:       fv.Password,
+		keyMaxClients:     fv.MaxClients,
+		keyIdleTimeout:    fv.IdleTimeout,
+		keyRequestTimeout: fv.RequestTimeout,
+		keyMetricsAddr:    fv.MetricsAddr,
 	}
 	for k, line := range seen {
 		settings[k] = setting{value: values[k], origin: fmt.Sprintf("set in %s line %d", src, line)}

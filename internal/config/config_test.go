@@ -58,6 +58,11 @@ func TestLoadDefaults(t *testing.T) {
 				MaxFileSize:  aetherkv.DefaultMaxFileSize,
 				MergeRatio:   aetherkv.DefaultMergeRatio,
 				Source:       "embedded default",
+
+				Addr:           "127.0.0.1:6380",
+				MaxClients:     10000,
+				IdleTimeout:    300 * time.Second,
+				RequestTimeout: 10 * time.Second,
 			}
 			if *c != want {
 				t.Errorf("Load() = %+v, want %+v", *c, want)
@@ -96,6 +101,12 @@ func TestTemplate(t *testing.T) {
 		"MAX_VALUE_SIZE: ${MAX_VALUE_SIZE:-67108864}",
 		"MAX_FILE_SIZE: ${MAX_FILE_SIZE:-268435456}",
 		"MERGE_RATIO: ${MERGE_RATIO:-0.5}",
+		"ADDR: ${ADDR:-127.0.0.1:6380}",
+		"PASSWORD: ${PASSWORD:-}",
+		"MAX_CLIENTS: ${MAX_CLIENTS:-10000}",
+		"IDLE_TIMEOUT: ${IDLE_TIMEOUT:-300}",
+		"REQUEST_TIMEOUT: ${REQUEST_TIMEOUT:-10}",
+		"METRICS_ADDR: ${METRICS_ADDR:-}",
 	}
 	var got []string
 	for line := range strings.Lines(string(tmpl)) {
@@ -250,6 +261,19 @@ func TestLoadInvalidValues(t *testing.T) {
 		{"merge ratio above one", "", map[string]string{"MERGE_RATIO": "1.5"}, "MERGE_RATIO", `"1.5"`},
 		{"merge ratio negative", "", map[string]string{"MERGE_RATIO": "-0.1"}, "MERGE_RATIO", `"-0.1"`},
 		{"merge ratio NaN", "", map[string]string{"MERGE_RATIO": "NaN"}, "MERGE_RATIO", `"NaN"`},
+		{"addr without port", "", map[string]string{"ADDR": "127.0.0.1"}, "ADDR", `"127.0.0.1"`},
+		{"addr port not a number", "", map[string]string{"ADDR": "127.0.0.1:redis"}, "ADDR", `"127.0.0.1:redis"`},
+		{"addr port too large", "", map[string]string{"ADDR": "127.0.0.1:65536"}, "ADDR", `"127.0.0.1:65536"`},
+		{"addr in file", "ADDR: localhost", nil, "ADDR", `"localhost"`},
+		{"addr empty", `ADDR: ""`, nil, "ADDR", `""`},
+		{"max clients zero", "", map[string]string{"MAX_CLIENTS": "0"}, "MAX_CLIENTS", `"0"`},
+		{"max clients too many", "", map[string]string{"MAX_CLIENTS": "1000001"}, "MAX_CLIENTS", `"1000001"`},
+		{"max clients not a number", "", map[string]string{"MAX_CLIENTS": "lots"}, "MAX_CLIENTS", `"lots"`},
+		{"idle timeout negative", "", map[string]string{"IDLE_TIMEOUT": "-1"}, "IDLE_TIMEOUT", `"-1"`},
+		{"idle timeout not a number", "", map[string]string{"IDLE_TIMEOUT": "forever"}, "IDLE_TIMEOUT", `"forever"`},
+		{"request timeout negative", "", map[string]string{"REQUEST_TIMEOUT": "-5s"}, "REQUEST_TIMEOUT", `"-5s"`},
+		{"request timeout NaN", "", map[string]string{"REQUEST_TIMEOUT": "NaN"}, "REQUEST_TIMEOUT", `"NaN"`},
+		{"metrics addr without port", "", map[string]string{"METRICS_ADDR": "localhost"}, "METRICS_ADDR", `"localhost"`},
 		{"data dir empty", `DATA_DIR: ""`, nil, "DATA_DIR", `""`},
 		{"data dir null", "DATA_DIR: ~", nil, "DATA_DIR", `""`},
 		{"data dir is a regular file", "", map[string]string{"DATA_DIR": regular}, "DATA_DIR", `"` + regular + `"`},
@@ -538,5 +562,52 @@ func TestSyncMode(t *testing.T) {
 				t.Errorf("Load() SyncMode = %v, Options().SyncMode = %v, want %v", c.SyncMode, c.Options().SyncMode, tc.want)
 			}
 		})
+	}
+}
+
+func TestLoadServerSettings(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name  string
+		env   map[string]string
+		check func(*Config) (got, want any)
+	}{
+		{"addr", map[string]string{"ADDR": "0.0.0.0:7000"}, func(c *Config) (any, any) { return c.Addr, "0.0.0.0:7000" }},
+		{"addr ipv6", map[string]string{"ADDR": "[::1]:7000"}, func(c *Config) (any, any) { return c.Addr, "[::1]:7000" }},
+		{"addr every interface", map[string]string{"ADDR": ":7000"}, func(c *Config) (any, any) { return c.Addr, ":7000" }},
+		{"addr port 0", map[string]string{"ADDR": "127.0.0.1:0"}, func(c *Config) (any, any) { return c.Addr, "127.0.0.1:0" }},
+		{"password", map[string]string{"PASSWORD": "s3cret pass"}, func(c *Config) (any, any) { return c.Password, "s3cret pass" }},
+		{"max clients", map[string]string{"MAX_CLIENTS": "5"}, func(c *Config) (any, any) { return c.MaxClients, 5 }},
+		{"idle timeout off", map[string]string{"IDLE_TIMEOUT": "0"}, func(c *Config) (any, any) { return c.IdleTimeout, time.Duration(0) }},
+		{"idle timeout duration", map[string]string{"IDLE_TIMEOUT": "2m"}, func(c *Config) (any, any) { return c.IdleTimeout, 2 * time.Minute }},
+		{"request timeout fraction", map[string]string{"REQUEST_TIMEOUT": "0.5"}, func(c *Config) (any, any) { return c.RequestTimeout, 500 * time.Millisecond }},
+		{"metrics addr", map[string]string{"METRICS_ADDR": "127.0.0.1:9121"}, func(c *Config) (any, any) { return c.MetricsAddr, "127.0.0.1:9121" }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := map[string]string{"DATA_DIR": dir}
+			maps.Copy(m, tc.env)
+			c, err := Load("", env(m))
+			if err != nil {
+				t.Fatalf("Load() error = %v", err)
+			}
+			if got, want := tc.check(c); got != want {
+				t.Errorf("Load() = %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+func TestLoadPasswordTooLongIsNotShown(t *testing.T) {
+	secret := strings.Repeat("p", 16385)
+	_, err := Load("", env(map[string]string{"DATA_DIR": t.TempDir(), "PASSWORD": secret}))
+	if !errors.Is(err, ErrInvalid) {
+		t.Fatalf("Load() error = %v, want ErrInvalid", err)
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, "config: PASSWORD (16385 bytes, not shown): want at most 16384 bytes") {
+		t.Errorf("Load() error = %q, want it to name PASSWORD and its limit", msg)
+	}
+	if strings.Contains(msg, "ppp") {
+		t.Errorf("Load() error shows the password: %q", msg)
 	}
 }

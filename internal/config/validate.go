@@ -72,6 +72,7 @@ func resolve(settings map[string]setting) (*Config, error) {
 	c.MaxFileSize = int64(fileSize)
 	check(parseRatio(settings[keyMergeRatio], &c.MergeRatio))
 	check(parseSyncMode(settings[keySyncMode], settings[keySyncInterval], &c))
+	check(resolveServer(settings, &c))
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
@@ -125,22 +126,27 @@ func parseRatio(s setting, dst *float64) error {
 // parseSyncInterval sets *dst from a number of seconds ("5", "0.5") or a
 // Go duration ("500ms"). Zero is allowed: it means sync every write.
 func parseSyncInterval(s setting, dst *time.Duration) error {
-	const want = "a number of seconds >= 0 such as 5 or 0.5, or a duration such as 500ms; 0 syncs every write"
+	return parseSeconds(keySyncInterval, s, "a number of seconds >= 0 such as 5 or 0.5, or a duration such as 500ms; 0 syncs every write", dst)
+}
+
+// parseSeconds sets *dst from a number of seconds ("5", "0.5") or a Go
+// duration ("500ms"), zero or more.
+func parseSeconds(key string, s setting, want string, dst *time.Duration) error {
 	v := strings.TrimSpace(s.value)
 	var d time.Duration
 	if f, err := strconv.ParseFloat(v, 64); err == nil {
 		ns := f * float64(time.Second)
 		if math.IsNaN(f) || f < 0 || ns >= math.MaxInt64 {
-			return badValue(keySyncInterval, s, want, nil)
+			return badValue(key, s, want, nil)
 		}
 		d = time.Duration(math.Round(ns))
 		if d == 0 && f > 0 {
-			return badValue(keySyncInterval, s, want+"; it rounds to 0 nanoseconds", nil)
+			return badValue(key, s, want+"; it rounds to 0 nanoseconds", nil)
 		}
 	} else {
 		d, err = time.ParseDuration(v)
 		if err != nil || d < 0 {
-			return badValue(keySyncInterval, s, want, nil)
+			return badValue(key, s, want, nil)
 		}
 	}
 	*dst = d
