@@ -86,6 +86,11 @@ type loader struct {
 	workers   int
 	live      []map[uint32]int64 // per worker: file id -> bytes of the records the keys point at
 	deadlines bool               // some record had a deadline
+
+	// The bytes of the records added, counted here rather than per record
+	// in a map: records come file by file.
+	curID    uint32
+	curBytes int64
 }
 
 func newLoader() *loader {
@@ -98,6 +103,7 @@ func newLoader() *loader {
 
 // liveBytes returns the live bytes of each file.
 func (l *loader) liveBytes() map[uint32]int64 {
+	l.foldCurrent()
 	sum := map[uint32]int64{}
 	for _, m := range l.live {
 		for id, n := range m {
@@ -113,19 +119,29 @@ func (l *loader) add(key []byte, tombstone bool, e keydir.Entry) {
 		l.batch.Delete(l.keys, key)
 	} else {
 		l.batch.Put(l.keys, key, e)
+		if e.FileID != l.curID {
+			l.foldCurrent()
+			l.curID = e.FileID
+		}
+		l.curBytes += int64(e.Size)
 	}
 	if l.batch.Len() >= 1<<16 {
 		l.flush()
 	}
 }
 
+// foldCurrent adds the bytes counted for the current file to its total.
+func (l *loader) foldCurrent() {
+	if l.curBytes != 0 {
+		l.live[0][l.curID] += l.curBytes
+		l.curBytes = 0
+	}
+}
+
 func (l *loader) flush() {
-	l.keys.Apply(&l.batch, l.workers, func(w int, old keydir.Entry, had bool, e keydir.Entry, put bool) {
-		if had {
+	l.keys.Apply(&l.batch, l.workers, func(w int, old keydir.Entry, had bool, _ keydir.Entry, _ bool) {
+		if had { // the record it replaced or deleted is no longer live
 			l.live[w][old.FileID] -= int64(old.Size)
-		}
-		if put {
-			l.live[w][e.FileID] += int64(e.Size)
 		}
 	})
 }
