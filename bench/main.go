@@ -8,6 +8,7 @@
 //	go run . reopen -keys 10000000
 //	go run . merge-latency -keys 1000000 -seconds 10
 //	go run . space -keys 1000000
+//	go run . gc -sizes 1000000,10000000
 package main
 
 import (
@@ -27,6 +28,7 @@ func main() {
 		"reopen":        reopen,
 		"merge-latency": mergeLatency,
 		"space":         space,
+		"gc":            gcCost,
 	}
 	run, ok := workloads[os.Args[1]]
 	if !ok {
