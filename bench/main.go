@@ -44,7 +44,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: bench compare|reopen|merge-latency|space [flags]")
+	fmt.Fprintln(os.Stderr, "usage: bench compare|reopen|merge-latency|space|gc [flags]")
 	os.Exit(2)
 }
 
