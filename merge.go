@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"time"
 
@@ -243,6 +244,7 @@ func (m *merger) copyBatch() error {
 		c.live = ok && cur == c.old // else overwritten or deleted since
 	}
 	db.mu.RUnlock()
+	runtime.Gosched() // let a waiting writer in before the next hold
 	for i := range m.batch {
 		if c := &m.batch[i]; c.live {
 			rec, key := c.record(m.arena)
@@ -310,6 +312,7 @@ func (m *merger) switchPending() error {
 			}
 		}
 		db.mu.Unlock()
+		runtime.Gosched() // let a waiting writer in before the next hold
 	}
 	m.pending, m.movedKeys = m.pending[:0], m.movedKeys[:0]
 	return nil
