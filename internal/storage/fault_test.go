@@ -67,15 +67,7 @@ func TestLogWriteFault(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fs := errfs.New(vfs.Default)
-			path := newLogPath(t)
-			l := mustOpenLog(t, fs, path, 1<<20)
-			appendAll(t, l, synced)
-			if err := l.Flush(); err != nil {
-				t.Fatalf("Flush = %v", err)
-			}
-			good := l.Flushed()
-			appendAll(t, l, pending)
+			fs, path, l, good := logWithPending(t, synced, pending)
 
 			fs.InjectWrite(tt.err, tt.afterBytes)
 			err := l.Flush()
@@ -118,15 +110,7 @@ func TestLogDiskFull(t *testing.T) {
 	pendingData, pendingOffs := build(pending)
 	for _, afterBytes := range []int64{0, 1, format.HeaderSize - 1, format.HeaderSize, pendingOffs[1], pendingOffs[1] + 5, int64(len(pendingData)) - 1} {
 		t.Run(fmt.Sprint("after=", afterBytes), func(t *testing.T) {
-			fs := errfs.New(vfs.Default)
-			path := newLogPath(t)
-			l := mustOpenLog(t, fs, path, 1<<20)
-			appendAll(t, l, synced)
-			if err := l.Flush(); err != nil {
-				t.Fatalf("Flush = %v", err)
-			}
-			good := l.Flushed()
-			appendAll(t, l, pending)
+			fs, path, l, good := logWithPending(t, synced, pending)
 			fs.InjectWrite(syscall.ENOSPC, afterBytes)
 			if err := l.Flush(); !errors.Is(err, syscall.ENOSPC) {
 				t.Fatalf("Flush on a full disk = %v, want ENOSPC", err)
@@ -145,6 +129,23 @@ func TestLogDiskFull(t *testing.T) {
 			l.Close()
 		})
 	}
+}
+
+// logWithPending opens a log on a fault-injecting file system, writes the
+// synced records to the file and leaves the pending ones in the buffer. It
+// returns the size of the file before the pending records.
+func logWithPending(t *testing.T, synced, pending []rec) (*errfs.FS, string, *storage.Log, int64) {
+	t.Helper()
+	fs := errfs.New(vfs.Default)
+	path := newLogPath(t)
+	l := mustOpenLog(t, fs, path, 1<<20)
+	appendAll(t, l, synced)
+	if err := l.Flush(); err != nil {
+		t.Fatalf("Flush = %v", err)
+	}
+	good := l.Flushed()
+	appendAll(t, l, pending)
+	return fs, path, l, good
 }
 
 func slicesEqual(a, b []string) bool {
