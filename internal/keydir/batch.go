@@ -31,9 +31,6 @@ func (b *Batch) Delete(k *Keydir, key []byte) { b.add(k, key, Entry{}, true) }
 // Len returns the number of operations in the batch.
 func (b *Batch) Len() int { return len(b.ops) }
 
-// KeyBytes returns the bytes of the keys in the batch.
-func (b *Batch) KeyBytes() int { return len(b.keys) }
-
 func (b *Batch) add(k *Keydir, key []byte, e Entry, del bool) {
 	b.ops = append(b.ops, batchOp{h: k.hash(key), keyStart: uint32(len(b.keys)), keyLen: uint32(len(key)), e: e, del: del})
 	b.keys = append(b.keys, key...)
