@@ -1,0 +1,218 @@
+package cluster
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"path/filepath"
+	"testing"
+	"time"
+
+	aetherkv "github.com/aether-kv/aether-kv"
+)
+
+func TestEntryRoundTrip(t *testing.T) {
+	deadline := time.Unix(1700000000, 123)
+	ops := []Op{
+		{Key: []byte("a"), Value: []byte("1")},
+		{Key: []byte("b"), Delete: true},
+		{Key: []byte("c"), Value: []byte{}, Deadline: deadline},
+	}
+	e, err := decodeEntry(encodeWrite(ops))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.kind != kindWrite || len(e.ops) != 3 {
+		t.Fatalf("decoded %+v", e)
+	}
+	for i, op := range e.ops {
+		if !bytes.Equal(op.Key, ops[i].Key) || !bytes.Equal(op.Value, ops[i].Value) || op.Delete != ops[i].Delete || !op.Deadline.Equal(ops[i].Deadline) {
+			t.Errorf("op %d = %+v, want %+v", i, op, ops[i])
+		}
+	}
+	r, err := decodeEntry(encodeRegister("n1", "127.0.0.1:6380"))
+	if err != nil || r.kind != kindRegister || r.id != "n1" || r.addr != "127.0.0.1:6380" {
+		t.Fatalf("register decoded %+v, %v", r, err)
+	}
+	enc := encodeWrite(ops)
+	for i := range len(enc) {
+		if _, err := decodeEntry(enc[:i]); !errors.Is(err, ErrBadEntry) {
+			t.Errorf("decode of the first %d of %d bytes: err = %v, want ErrBadEntry", i, len(enc), err)
+		}
+	}
+}
+
+// testNode is a node of an in-process cluster.
+type testNode struct {
+	*Node
+	db  *aetherkv.DB
+	dir string
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func startNode(t *testing.T, dir, id, addr string, peers []Peer) *testNode {
+	t.Helper()
+	db, err := aetherkv.Open(filepath.Join(dir, "data"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := Open(db, Config{
+		NodeID: id, RaftAddr: addr, RaftDir: filepath.Join(dir, "data", "raft"), RESPAddr: "resp-" + id,
+		Peers: peers, HeartbeatTimeout: 100 * time.Millisecond, ElectionTimeout: 100 * time.Millisecond,
+		SnapshotThreshold: 64, TrailingLogs: 16,
+		Fatal: func(err error) { t.Errorf("fatal: %v", err) },
+	})
+	if err != nil {
+		db.Close()
+		t.Fatal(err)
+	}
+	tn := &testNode{Node: n, db: db, dir: dir}
+	t.Cleanup(func() { tn.stop() })
+	return tn
+}
+
+func (tn *testNode) stop() {
+	if tn.Node != nil {
+		tn.Node.Close()
+		tn.db.Close()
+		tn.Node = nil
+	}
+}
+
+func waitLeader(t *testing.T, nodes []*testNode) *testNode {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, n := range nodes {
+			if n.Node != nil && n.IsLeader() {
+				return n
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("no leader within 10 s")
+	return nil
+}
+
+func waitValue(t *testing.T, n *testNode, key, want string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		v, err := n.db.Get([]byte(key))
+		if err == nil && string(v) == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node %s: %s = %q, %v; want %q", n.ID(), key, v, err, want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestClusterReplicatesAndJoinsFromSnapshot(t *testing.T) {
+	base := t.TempDir()
+	var peers []Peer
+	for i := range 3 {
+		peers = append(peers, Peer{ID: fmt.Sprintf("n%d", i+1), Addr: freeAddr(t)})
+	}
+	var nodes []*testNode
+	for i, p := range peers {
+		nodes = append(nodes, startNode(t, filepath.Join(base, fmt.Sprint(i)), p.ID, p.Addr, peers))
+	}
+	leader := waitLeader(t, nodes)
+	if err := leader.Verify(); err != nil {
+		t.Fatalf("Verify on the leader: %v", err)
+	}
+	for _, n := range nodes {
+		if n != leader {
+			if err := n.Propose([]Op{{Key: []byte("x"), Value: []byte("y")}}); !errors.Is(err, ErrNotLeader) {
+				t.Errorf("Propose on follower %s: err = %v, want ErrNotLeader", n.ID(), err)
+			}
+			if id, addr := n.Leader(); id != leader.ID() || addr != "resp-"+leader.ID() {
+				// The registration may still be on its way.
+				time.Sleep(200 * time.Millisecond)
+				if id, addr = n.Leader(); id != leader.ID() || addr != "resp-"+leader.ID() {
+					t.Errorf("follower %s: Leader() = %q %q, want %q resp-%[3]s", n.ID(), id, addr, leader.ID())
+				}
+			}
+		}
+	}
+	for i := range 200 {
+		ops := []Op{{Key: fmt.Appendf(nil, "k%03d", i), Value: fmt.Appendf(nil, "v%d", i)}}
+		if i%10 == 0 {
+			ops = append(ops, Op{Key: fmt.Appendf(nil, "k%03d", i-1), Delete: true})
+		}
+		if i == 7 {
+			ops = append(ops, Op{Key: []byte("ttl"), Value: []byte("t"), Deadline: time.Now().Add(time.Hour)})
+		}
+		if err := leader.Propose(ops); err != nil {
+			t.Fatalf("Propose %d: %v", i, err)
+		}
+	}
+	if err := leader.Propose([]Op{{Key: bytes.Repeat([]byte("k"), aetherkv.DefaultMaxKeySize+1), Value: []byte("v")}}); !errors.Is(err, aetherkv.ErrKeyTooLarge) {
+		t.Errorf("Propose of a key too large: err = %v, want ErrKeyTooLarge", err)
+	}
+	for _, n := range nodes {
+		waitValue(t, n, "k199", "v199")
+		if _, err := n.db.Get([]byte("k009")); !errors.Is(err, aetherkv.ErrNotFound) {
+			t.Errorf("node %s: k009 was deleted; Get err = %v", n.ID(), err)
+		}
+		if d, err := n.db.ExpiresAt([]byte("ttl")); err != nil || d.IsZero() {
+			t.Errorf("node %s: ttl deadline = %v, %v", n.ID(), d, err)
+		}
+	}
+	// A new node joins: the log before the last snapshot is gone, so it
+	// must be sent the snapshot.
+	if err := leader.Snapshot(); err != nil {
+		t.Fatalf("Snapshot: %v", err)
+	}
+	addr4 := freeAddr(t)
+	n4 := startNode(t, filepath.Join(base, "3"), "n4", addr4, nil)
+	if err := leader.AddVoter("n4", addr4); err != nil {
+		t.Fatalf("AddVoter: %v", err)
+	}
+	waitValue(t, n4, "k199", "v199")
+	waitValue(t, n4, "k100", "v100")
+	if got, want := n4.db.Len(), leader.db.Len(); got != want {
+		t.Errorf("new node has %d keys, leader %d", got, want)
+	}
+	for start := time.Now(); len(n4.Status().Members) != 4; time.Sleep(20 * time.Millisecond) {
+		if time.Since(start) > 5*time.Second {
+			t.Fatalf("members seen by the new node after it joined: %+v", n4.Status().Members)
+		}
+	}
+
+	// A follower restarts and catches up on what it missed.
+	var follower *testNode
+	for _, n := range nodes {
+		if n != leader {
+			follower = n
+			break
+		}
+	}
+	fid := follower.ID()
+	follower.stop()
+	if err := leader.Propose([]Op{{Key: []byte("missed"), Value: []byte("1")}}); err != nil {
+		t.Fatal(err)
+	}
+	idx := 0
+	for i, p := range peers {
+		if p.ID == fid {
+			idx = i
+		}
+	}
+	id := peers[idx].ID
+	restarted := startNode(t, follower.dir, id, peers[idx].Addr, peers)
+	waitValue(t, restarted, "missed", "1")
+	waitValue(t, restarted, "k150", "v150")
+}

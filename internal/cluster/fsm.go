@@ -1,0 +1,222 @@
+package cluster
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/hashicorp/raft"
+
+	aetherkv "github.com/aether-kv/aether-kv"
+)
+
+// maxApplyBatch is the most bytes of keys and values the FSM gathers into
+// one store batch when raft hands it several entries at once.
+const maxApplyBatch = 4 << 20
+
+// fsm applies the raft log to an Aether store. Entries are blind writes
+// (see encodeWrite), so applying a suffix of the log again after a
+// restart is harmless: the store is opened with its own data, raft
+// replays what follows the last snapshot, and the FSM never restores a
+// snapshot at start-up unless a restore was interrupted.
+type fsm struct {
+	db       *aetherkv.DB
+	opts     aetherkv.Options // the store's, to open snapshot copies
+	reg      *registry
+	log      *slog.Logger
+	fatal    func(error) // the store failed a write: this node must stop
+	raftDir  string
+	maxKey   int
+	maxValue int
+}
+
+var (
+	_ raft.FSM         = (*fsm)(nil)
+	_ raft.BatchingFSM = (*fsm)(nil)
+)
+
+// Apply applies one entry.
+func (f *fsm) Apply(l *raft.Log) any { return f.ApplyBatch([]*raft.Log{l})[0] }
+
+// ApplyBatch applies entries in order, with as few store batches as their
+// size allows. An entry's result is nil, or the error that kept it out of
+// the store: an entry with a key or value over the limits is refused
+// whole, the same way on every node configured alike.
+func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
+	res := make([]any, len(logs))
+	b := f.db.NewBatch()
+	size := 0
+	pending := []int{} // entries in b
+	flush := func() {
+		if b.Len() == 0 {
+			pending = pending[:0]
+			return
+		}
+		if err := f.db.Write(b); err != nil {
+			err = fmt.Errorf("cluster: apply to the store: %w", err)
+			for _, i := range pending {
+				res[i] = err
+			}
+			f.fatal(err)
+		}
+		b.Reset()
+		size = 0
+		pending = pending[:0]
+	}
+	for i, l := range logs {
+		if l.Type != raft.LogCommand {
+			continue
+		}
+		e, err := decodeEntry(l.Data)
+		if err != nil {
+			f.log.Error("raft log entry skipped", "index", l.Index, "err", err)
+			res[i] = err
+			continue
+		}
+		switch e.kind {
+		case kindRegister:
+			if err := f.reg.set(e.id, e.addr); err != nil {
+				res[i] = err
+			}
+		case kindWrite:
+			if err := f.check(e.ops); err != nil {
+				res[i] = err
+				continue
+			}
+			for _, op := range e.ops {
+				switch {
+				case op.Delete:
+					b.Delete(op.Key)
+				default:
+					b.PutWithDeadline(op.Key, op.Value, op.Deadline)
+				}
+				size += len(op.Key) + len(op.Value)
+			}
+			pending = append(pending, i)
+			if size >= maxApplyBatch {
+				flush()
+			}
+		}
+	}
+	flush()
+	return res
+}
+
+// check refuses operations the store would refuse, before any is added to
+// a batch that other entries share.
+func (f *fsm) check(ops []Op) error {
+	for _, op := range ops {
+		switch {
+		case len(op.Key) == 0:
+			return aetherkv.ErrKeyEmpty
+		case len(op.Key) > f.maxKey:
+			return fmt.Errorf("key of %d bytes, limit %d: %w", len(op.Key), f.maxKey, aetherkv.ErrKeyTooLarge)
+		case len(op.Value) > f.maxValue:
+			return fmt.Errorf("value of %d bytes, limit %d: %w", len(op.Value), f.maxValue, aetherkv.ErrValueTooLarge)
+		}
+	}
+	return nil
+}
+
+// Snapshot syncs the store, so that raft may drop the log entries the
+// snapshot covers, and takes a consistent copy of it (hard links and a
+// copy of the active file) that Persist streams while writes go on.
+func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
+	if err := f.db.Sync(); err != nil {
+		return nil, fmt.Errorf("cluster: snapshot: sync the store: %w", err)
+	}
+	dir, err := os.MkdirTemp(f.raftDir, "snapshot-copy-")
+	if err != nil {
+		return nil, fmt.Errorf("cluster: snapshot: %w", err)
+	}
+	if _, err := f.db.Backup(filepath.Join(dir, "data")); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("cluster: snapshot: copy the store: %w", err)
+	}
+	return &fsmSnapshot{dir: dir, opts: f.opts, reg: f.reg.all()}, nil
+}
+
+// Restore replaces the store's contents with a snapshot's. A marker file
+// says a restore is under way until the store is synced, so that a crash
+// in the middle is finished at the next start-up (see Open).
+func (f *fsm) Restore(rc io.ReadCloser) error {
+	defer rc.Close()
+	marker := filepath.Join(f.raftDir, restoringName)
+	if err := writeFileSync(marker, []byte("a snapshot restore began; the store is incomplete until it ends\n")); err != nil {
+		return err
+	}
+	if err := f.clear(); err != nil {
+		return err
+	}
+	reg, n, err := readSnapshot(rc, f.db)
+	if err != nil {
+		return err
+	}
+	if err := f.reg.replace(reg); err != nil {
+		return err
+	}
+	if err := f.db.Sync(); err != nil {
+		return fmt.Errorf("cluster: restore: sync the store: %w", err)
+	}
+	if err := os.Remove(marker); err != nil {
+		return fmt.Errorf("cluster: restore: %w", err)
+	}
+	f.log.Info("store restored from a raft snapshot", "keys", n)
+	return syncDir(f.raftDir)
+}
+
+// clear deletes every key of the store, in batches.
+func (f *fsm) clear() error {
+	b := f.db.NewBatch()
+	for key, err := range f.db.Keys(nil) {
+		if err != nil {
+			return fmt.Errorf("cluster: restore: list the keys: %w", err)
+		}
+		b.Delete(key)
+		if b.Len() == 1024 {
+			if err := f.db.Write(b); err != nil {
+				return fmt.Errorf("cluster: restore: clear the store: %w", err)
+			}
+			b.Reset()
+		}
+	}
+	if err := f.db.Write(b); err != nil {
+		return fmt.Errorf("cluster: restore: clear the store: %w", err)
+	}
+	return nil
+}
+
+// restoringName is the marker of a restore under way, in the raft
+// directory.
+const restoringName = "restoring"
+
+// writeFileSync writes a small file and syncs it and its directory.
+func writeFileSync(name string, data []byte) error {
+	f, err := os.Create(name)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(name))
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}

@@ -1,0 +1,476 @@
+package cluster
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"go.etcd.io/bbolt"
+
+	aetherkv "github.com/aether-kv/aether-kv"
+)
+
+// Errors of a node that cannot take a command now. Callers test them with
+// errors.Is.
+var (
+	// ErrNotLeader: the node is not the leader; the command must go to
+	// the leader (see Node.Leader).
+	ErrNotLeader = errors.New("cluster: not the leader")
+	// ErrNotReady: the node has just become leader and has not yet
+	// applied every entry of the terms before its own.
+	ErrNotReady = errors.New("cluster: leader not ready yet")
+	// ErrIndeterminate: leadership was lost while a write was under
+	// way; it may or may not have been applied.
+	ErrIndeterminate = errors.New("cluster: leadership lost while the write was under way: it may or may not have been applied")
+)
+
+// Peer is a member of the cluster: its node id and raft address.
+type Peer struct {
+	ID   string
+	Addr string
+}
+
+// Config configures a Node.
+type Config struct {
+	NodeID   string // unique in the cluster
+	RaftAddr string // host:port of the raft transport, reachable by every other node
+	RaftDir  string // raft's log, stable store and snapshots
+	RESPAddr string // this node's Redis-protocol address, for followers to forward to
+
+	// Peers, when not empty, bootstraps a new cluster of these voters on
+	// the first start (a node with raft state ignores it). Every initial
+	// node may be given the same list. A node started without Peers
+	// waits to be added by the leader (RAFT ADD, or serve --join).
+	Peers []Peer
+
+	// HeartbeatTimeout and ElectionTimeout are raft's (500 ms when zero).
+	HeartbeatTimeout time.Duration
+	ElectionTimeout  time.Duration
+	// SnapshotThreshold is the number of log entries between snapshots
+	// (8192 when zero); TrailingLogs the entries kept after one (10240
+	// when zero).
+	SnapshotThreshold uint64
+	TrailingLogs      uint64
+	// ApplyTimeout bounds the wait for a write to be committed (10 s when
+	// zero).
+	ApplyTimeout time.Duration
+
+	// Options are the store's, for opening snapshot copies and checking
+	// sizes; every node must have the same MaxKeySize and MaxValueSize.
+	Options aetherkv.Options
+
+	Logger    *slog.Logger // the node's own logs
+	LogOutput io.Writer    // raft's logs; discarded when nil
+	// Fatal is called when the store fails a write the log has
+	// committed: the node cannot go on without diverging, and must stop
+	// (it replays the log when it starts again). Nil panics.
+	Fatal func(error)
+}
+
+func (c *Config) setDefaults() {
+	if c.HeartbeatTimeout == 0 {
+		c.HeartbeatTimeout = 500 * time.Millisecond
+	}
+	if c.ElectionTimeout == 0 {
+		c.ElectionTimeout = 500 * time.Millisecond
+	}
+	if c.SnapshotThreshold == 0 {
+		c.SnapshotThreshold = 8192
+	}
+	if c.TrailingLogs == 0 {
+		c.TrailingLogs = 10240
+	}
+	if c.ApplyTimeout == 0 {
+		c.ApplyTimeout = 10 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.LogOutput == nil {
+		c.LogOutput = io.Discard
+	}
+	if c.Fatal == nil {
+		c.Fatal = func(err error) { panic(err) }
+	}
+	if c.Options.MaxKeySize == 0 {
+		c.Options.MaxKeySize = aetherkv.DefaultMaxKeySize
+	}
+	if c.Options.MaxValueSize == 0 {
+		c.Options.MaxValueSize = aetherkv.DefaultMaxValueSize
+	}
+}
+
+// Node is one member of a replicated Aether KV cluster: an Aether store
+// kept by the FSM of a hashicorp/raft instance. Writes go through Propose
+// on the leader; reads are linearizable after Verify.
+type Node struct {
+	cfg   Config
+	db    *aetherkv.DB
+	raft  *raft.Raft
+	fsm   *fsm
+	trans *raft.NetworkTransport
+	store *raftboltdb.BoltStore
+	log   *slog.Logger
+
+	ready    atomic.Bool  // leader, and its barrier is applied
+	term     atomic.Int64 // leadership generation, to drop stale barriers
+	verifier verifier
+	done     chan struct{}
+	wg       sync.WaitGroup
+}
+
+// Open starts a node over db, which must be open and stay so until
+// Close. The store's data must be the raft log applied: a store that has
+// keys but no raft state beside it is refused.
+func Open(db *aetherkv.DB, cfg Config) (*Node, error) {
+	cfg.setDefaults()
+	if cfg.NodeID == "" || cfg.RaftAddr == "" || cfg.RaftDir == "" {
+		return nil, errors.New("cluster: NodeID, RaftAddr and RaftDir must be set")
+	}
+	if err := os.MkdirAll(cfg.RaftDir, 0o755); err != nil {
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	hlog := hclog.New(&hclog.LoggerOptions{Name: "raft", Output: cfg.LogOutput, Level: hclog.Info})
+	store, err := raftboltdb.New(raftboltdb.Options{
+		Path:        filepath.Join(cfg.RaftDir, "raft.db"),
+		BoltOptions: &bbolt.Options{Timeout: time.Second},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cluster: open the raft store in %s: %w", cfg.RaftDir, err)
+	}
+	n := &Node{cfg: cfg, db: db, store: store, log: cfg.Logger, done: make(chan struct{})}
+	fail := func(err error) (*Node, error) {
+		if n.trans != nil {
+			n.trans.Close()
+		}
+		store.Close()
+		return nil, err
+	}
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(cfg.RaftDir, 2, hlog)
+	if err != nil {
+		return fail(fmt.Errorf("cluster: snapshot store: %w", err))
+	}
+	reg, err := loadRegistry(store)
+	if err != nil {
+		return fail(err)
+	}
+	n.fsm = &fsm{
+		db: db, opts: cfg.Options, reg: reg, log: cfg.Logger, fatal: cfg.Fatal, raftDir: cfg.RaftDir,
+		maxKey: cfg.Options.MaxKeySize, maxValue: cfg.Options.MaxValueSize,
+	}
+	existing, err := raft.HasExistingState(store, store, snaps)
+	if err != nil {
+		return fail(fmt.Errorf("cluster: %w", err))
+	}
+	if !existing && db.Len() > 0 {
+		return fail(fmt.Errorf("cluster: the store has %d keys but %s has no raft state: a node must start with an empty store (it receives the data from the cluster); to replicate existing data, start the cluster empty and copy the keys in through it", db.Len(), cfg.RaftDir))
+	}
+	if err := n.finishRestore(snaps); err != nil {
+		return fail(err)
+	}
+	removeSnapshotCopies(cfg.RaftDir)
+
+	advertise, err := net.ResolveTCPAddr("tcp", cfg.RaftAddr)
+	if err != nil {
+		return fail(fmt.Errorf("cluster: raft address %q: %w", cfg.RaftAddr, err))
+	}
+	n.trans, err = raft.NewTCPTransportWithLogger(cfg.RaftAddr, advertise, 3, 10*time.Second, hlog)
+	if err != nil {
+		return fail(fmt.Errorf("cluster: raft transport on %s: %w", cfg.RaftAddr, err))
+	}
+	logs, err := raft.NewLogCache(1024, store)
+	if err != nil {
+		return fail(err)
+	}
+	rc := raft.DefaultConfig()
+	rc.LocalID = raft.ServerID(cfg.NodeID)
+	rc.HeartbeatTimeout = cfg.HeartbeatTimeout
+	rc.ElectionTimeout = cfg.ElectionTimeout
+	rc.LeaderLeaseTimeout = min(cfg.HeartbeatTimeout, rc.LeaderLeaseTimeout)
+	rc.SnapshotThreshold = cfg.SnapshotThreshold
+	rc.TrailingLogs = cfg.TrailingLogs
+	rc.NoSnapshotRestoreOnStart = true // the store keeps its data; see fsm
+	rc.BatchApplyCh = true
+	rc.MaxAppendEntries = 512
+	rc.Logger = hlog
+	if err := raft.ValidateConfig(rc); err != nil {
+		return fail(fmt.Errorf("cluster: %w", err))
+	}
+	if !existing && len(cfg.Peers) > 0 {
+		var servers []raft.Server
+		self := false
+		for _, p := range cfg.Peers {
+			servers = append(servers, raft.Server{Suffrage: raft.Voter, ID: raft.ServerID(p.ID), Address: raft.ServerAddress(p.Addr)})
+			self = self || p.ID == cfg.NodeID
+		}
+		if !self {
+			return fail(fmt.Errorf("cluster: node %q is not in the initial peers %v", cfg.NodeID, cfg.Peers))
+		}
+		if err := raft.BootstrapCluster(rc, logs, store, snaps, n.trans, raft.Configuration{Servers: servers}); err != nil {
+			return fail(fmt.Errorf("cluster: bootstrap: %w", err))
+		}
+	}
+	n.raft, err = raft.NewRaft(rc, n.fsm, logs, store, snaps, n.trans)
+	if err != nil {
+		return fail(fmt.Errorf("cluster: start raft: %w", err))
+	}
+	n.verifier.raft = n.raft
+	n.wg.Add(1)
+	go n.watchLeadership()
+	return n, nil
+}
+
+// finishRestore restores the latest snapshot when a restore was cut
+// short: the store holds part of a snapshot, which raft, having recorded
+// the snapshot, would never send again.
+func (n *Node) finishRestore(snaps *raft.FileSnapshotStore) error {
+	if _, err := os.Stat(filepath.Join(n.cfg.RaftDir, restoringName)); err != nil {
+		return nil
+	}
+	list, err := snaps.List()
+	if err != nil || len(list) == 0 {
+		return fmt.Errorf("cluster: a snapshot restore was interrupted and no snapshot is left to finish it (%v): start this node with empty %s and data directories, and add it again", err, n.cfg.RaftDir)
+	}
+	_, rc, err := snaps.Open(list[0].ID)
+	if err != nil {
+		return fmt.Errorf("cluster: finish an interrupted restore: %w", err)
+	}
+	n.log.Warn("finishing an interrupted snapshot restore", "snapshot", list[0].ID)
+	return n.fsm.Restore(rc)
+}
+
+// removeSnapshotCopies removes the store copies of snapshots that a crash
+// left behind.
+func removeSnapshotCopies(dir string) {
+	copies, _ := filepath.Glob(filepath.Join(dir, "snapshot-copy-*"))
+	for _, c := range copies {
+		os.RemoveAll(c)
+	}
+}
+
+// watchLeadership marks the node ready once, as a new leader, it has
+// applied every entry of the log (a barrier), and registers its address.
+func (n *Node) watchLeadership() {
+	defer n.wg.Done()
+	for {
+		select {
+		case <-n.done:
+			return
+		case leader := <-n.raft.LeaderCh():
+			gen := n.term.Add(1)
+			n.ready.Store(false)
+			if !leader {
+				continue
+			}
+			n.wg.Add(1)
+			go func() {
+				defer n.wg.Done()
+				if err := n.raft.Barrier(n.cfg.ApplyTimeout).Error(); err != nil {
+					n.log.Warn("new leader: barrier failed", "err", err)
+					return
+				}
+				if n.term.Load() != gen {
+					return
+				}
+				if n.cfg.RESPAddr != "" && n.fsm.reg.get(n.cfg.NodeID) != n.cfg.RESPAddr {
+					f := n.raft.Apply(encodeRegister(n.cfg.NodeID, n.cfg.RESPAddr), n.cfg.ApplyTimeout)
+					if err := f.Error(); err != nil {
+						n.log.Warn("new leader: register address failed", "err", err)
+						return
+					}
+				}
+				if n.term.Load() == gen {
+					n.ready.Store(true)
+					n.log.Info("leader ready", "node", n.cfg.NodeID, "term", n.raft.CurrentTerm())
+				}
+			}()
+		}
+	}
+}
+
+// IsLeader reports whether the node is the leader and ready to serve.
+func (n *Node) IsLeader() bool { return n.ready.Load() && n.raft.State() == raft.Leader }
+
+// Verify returns nil if the node is the leader, ready, and a majority
+// confirms it still is: a read served after it sees every write
+// acknowledged before it began. Concurrent callers share confirmations.
+func (n *Node) Verify() error {
+	if n.raft.State() != raft.Leader {
+		return ErrNotLeader
+	}
+	if !n.ready.Load() {
+		return ErrNotReady
+	}
+	if err := n.verifier.verify(); err != nil {
+		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) {
+			return ErrNotLeader
+		}
+		return fmt.Errorf("cluster: verify leadership: %w", err)
+	}
+	return nil
+}
+
+// Propose commits ops through the log and returns once the leader has
+// applied them: a majority of the nodes has them on disk.
+func (n *Node) Propose(ops []Op) error {
+	if len(ops) == 0 {
+		return nil
+	}
+	if !n.ready.Load() {
+		if n.raft.State() != raft.Leader {
+			return ErrNotLeader
+		}
+		return ErrNotReady
+	}
+	f := n.raft.Apply(encodeWrite(ops), n.cfg.ApplyTimeout)
+	if err := f.Error(); err != nil {
+		switch {
+		case errors.Is(err, raft.ErrNotLeader):
+			return ErrNotLeader
+		case errors.Is(err, raft.ErrLeadershipLost), errors.Is(err, raft.ErrEnqueueTimeout), errors.Is(err, raft.ErrRaftShutdown):
+			return fmt.Errorf("%w (%v)", ErrIndeterminate, err)
+		}
+		return fmt.Errorf("cluster: %w", err)
+	}
+	if err, ok := f.Response().(error); ok && err != nil {
+		return err
+	}
+	return nil
+}
+
+// Leader returns the id of the leader and the address of its
+// Redis-protocol listener, empty when unknown.
+func (n *Node) Leader() (id, respAddr string) {
+	_, lid := n.raft.LeaderWithID()
+	if lid == "" {
+		return "", ""
+	}
+	return string(lid), n.fsm.reg.get(string(lid))
+}
+
+// ID returns the node's id.
+func (n *Node) ID() string { return n.cfg.NodeID }
+
+// AddVoter adds a node to the cluster, or updates its address; only the
+// leader can.
+func (n *Node) AddVoter(id, raftAddr string) error {
+	if err := n.raft.AddVoter(raft.ServerID(id), raft.ServerAddress(raftAddr), 0, n.cfg.ApplyTimeout).Error(); err != nil {
+		if errors.Is(err, raft.ErrNotLeader) {
+			return ErrNotLeader
+		}
+		return fmt.Errorf("cluster: add %s at %s: %w", id, raftAddr, err)
+	}
+	return nil
+}
+
+// RemoveServer removes a node from the cluster; only the leader can.
+func (n *Node) RemoveServer(id string) error {
+	if err := n.raft.RemoveServer(raft.ServerID(id), 0, n.cfg.ApplyTimeout).Error(); err != nil {
+		if errors.Is(err, raft.ErrNotLeader) {
+			return ErrNotLeader
+		}
+		return fmt.Errorf("cluster: remove %s: %w", id, err)
+	}
+	return nil
+}
+
+// Member is a node of the cluster's configuration.
+type Member struct {
+	ID, RaftAddr, RESPAddr string
+	Voter                  bool
+}
+
+// Status is what INFO replication and ROLE report.
+type Status struct {
+	ID, State, LeaderID, LeaderAddr string
+	Term, CommitIndex, AppliedIndex uint64
+	LastIndex                       uint64
+	Members                         []Member
+}
+
+// Status returns the node's view of the cluster.
+func (n *Node) Status() Status {
+	st := Status{
+		ID: n.cfg.NodeID, State: n.raft.State().String(),
+		Term: n.raft.CurrentTerm(), CommitIndex: n.raft.CommitIndex(),
+		AppliedIndex: n.raft.AppliedIndex(), LastIndex: n.raft.LastIndex(),
+	}
+	st.LeaderID, st.LeaderAddr = n.Leader()
+	if f := n.raft.GetConfiguration(); f.Error() == nil {
+		for _, s := range f.Configuration().Servers {
+			st.Members = append(st.Members, Member{
+				ID: string(s.ID), RaftAddr: string(s.Address),
+				RESPAddr: n.fsm.reg.get(string(s.ID)), Voter: s.Suffrage == raft.Voter,
+			})
+		}
+	}
+	return st
+}
+
+// Snapshot takes a raft snapshot now (raft also takes them every
+// SnapshotThreshold entries).
+func (n *Node) Snapshot() error { return n.raft.Snapshot().Error() }
+
+// Close stops raft and closes its stores. The store given to Open stays
+// open.
+func (n *Node) Close() error {
+	close(n.done)
+	err := n.raft.Shutdown().Error()
+	n.wg.Wait()
+	return errors.Join(err, n.trans.Close(), n.store.Close())
+}
+
+// verifier shares leadership confirmations among concurrent readers: a
+// reader waits for a confirmation that began after it arrived.
+type verifier struct {
+	raft    *raft.Raft
+	mu      sync.Mutex
+	next    *verifyRound // the round that will start next, joined by new readers
+	running bool
+}
+
+type verifyRound struct {
+	done chan struct{}
+	err  error
+}
+
+func (v *verifier) verify() error {
+	v.mu.Lock()
+	if v.next == nil {
+		v.next = &verifyRound{done: make(chan struct{})}
+	}
+	r := v.next
+	if !v.running {
+		v.running = true
+		go v.loop()
+	}
+	v.mu.Unlock()
+	<-r.done
+	return r.err
+}
+
+func (v *verifier) loop() {
+	for {
+		v.mu.Lock()
+		r := v.next
+		v.next = nil
+		if r == nil {
+			v.running = false
+			v.mu.Unlock()
+			return
+		}
+		v.mu.Unlock()
+		r.err = v.raft.VerifyLeader().Error()
+		close(r.done)
+	}
+}
