@@ -82,16 +82,16 @@ func (k *Keydir) applyRun(b *Batch, shard int, run []batchOp, w int, fn func(w i
 	}
 	sh := &k.shards[shard]
 	if (sh.used+len(run))*4 > len(sh.slots)*3 { // size the table for the whole run first
-		sh.rebuild(slotsFor(sh.live+len(run)), k.seed)
+		sh.grow(sh.live + len(run))
 	}
 	for _, op := range run {
 		key := b.keys[op.keyStart : op.keyStart+op.keyLen]
 		var old Entry
 		var had bool
 		if op.del {
-			old, had = sh.delete(key, op.h, k.seed)
+			old, had = sh.delete(key, op.h)
 		} else {
-			old, had = sh.put(key, op.h, op.e, k.seed)
+			old, had = sh.put(key, op.h, op.e)
 		}
 		if fn != nil {
 			fn(w, old, had, op.e, !op.del)

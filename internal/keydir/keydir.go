@@ -75,7 +75,7 @@ func (k *Keydir) Grow(n int, keyBytes int64) {
 	for i := range k.shards {
 		sh := &k.shards[i]
 		if need := sh.used + per; need*4 > len(sh.slots)*3 {
-			sh.rebuild(slotsFor(sh.live+per), k.seed)
+			sh.grow(sh.live + per)
 		}
 		if cap(sh.arena)-len(sh.arena) < perBytes {
 			a := make([]byte, len(sh.arena), len(sh.arena)+perBytes)
@@ -103,12 +103,12 @@ func (k *Keydir) Put(key []byte, e Entry) (old Entry, replaced bool) {
 }
 
 func (k *Keydir) putHashed(key []byte, h uint64, e Entry) (old Entry, replaced bool) {
-	return k.shard(h).put(key, h, e, k.seed)
+	return k.shard(h).put(key, h, e)
 }
 
-func (sh *shard) put(key []byte, h uint64, e Entry, seed maphash.Seed) (old Entry, replaced bool) {
+func (sh *shard) put(key []byte, h uint64, e Entry) (old Entry, replaced bool) {
 	if (sh.used+1)*4 > len(sh.slots)*3 {
-		sh.rebuild(slotsFor(sh.live+1), seed)
+		sh.grow(sh.live + 1)
 	}
 	i, found := sh.find(key, h)
 	if found {
@@ -141,10 +141,10 @@ func (k *Keydir) Delete(key []byte) (old Entry, ok bool) {
 }
 
 func (k *Keydir) deleteHashed(key []byte, h uint64) (old Entry, ok bool) {
-	return k.shard(h).delete(key, h, k.seed)
+	return k.shard(h).delete(key, h)
 }
 
-func (sh *shard) delete(key []byte, h uint64, seed maphash.Seed) (old Entry, ok bool) {
+func (sh *shard) delete(key []byte, h uint64) (old Entry, ok bool) {
 	i, found := sh.find(key, h)
 	if !found {
 		return Entry{}, false
@@ -155,7 +155,7 @@ func (sh *shard) delete(key []byte, h uint64, seed maphash.Seed) (old Entry, ok 
 	sh.live--
 	sh.garbage += sh.recordLen(s)
 	if sh.garbage > 4096 && sh.garbage*2 > len(sh.arena) {
-		sh.rebuild(slotsFor(sh.live), seed)
+		sh.rebuild(slotsFor(sh.live))
 	}
 	return old, true
 }
@@ -203,8 +203,10 @@ func (k *Keydir) Range(fn func(key []byte, e Entry) bool) {
 
 func (k *Keydir) hash(key []byte) uint64 { return maphash.Bytes(k.seed, key) }
 
-// shard picks a shard by the hash's top bits; the table index uses the low
-// bits and the tag the middle ones.
+// shard picks a shard by the hash's top bits; the tag is made of the
+// middle ones, and a key's place in the table is the tag's low bits, so
+// that a table can be resized from its slots alone, without hashing the
+// keys again or touching the arena.
 func (k *Keydir) shard(h uint64) *shard { return &k.shards[h>>(64-shardBits)] }
 
 func tagOf(h uint64) uint64 { return (h >> 32) & tagMask }
@@ -219,7 +221,7 @@ func (sh *shard) find(key []byte, h uint64) (int, bool) {
 	mask := len(sh.slots) - 1
 	tag := tagOf(h)
 	dead := -1
-	for i := int(h) & mask; ; i = (i + 1) & mask {
+	for i := int(tag) & mask; ; i = (i + 1) & mask {
 		switch s := sh.slots[i]; {
 		case s == emptySlot:
 			if dead >= 0 {
@@ -268,9 +270,34 @@ func (sh *shard) recordLen(s uint64) int {
 	return off + entryLen(decodeEntry(sh.arena[off:])) - sh.recordOffset(s)
 }
 
+// grow makes room for n keys: it moves the slots of the live keys into a
+// new table, dropping dead slots, and compacts the arena too if much of it
+// is garbage.
+func (sh *shard) grow(n int) {
+	if sh.garbage*4 > len(sh.arena) {
+		sh.rebuild(slotsFor(n))
+		return
+	}
+	old := sh.slots
+	sh.slots = make([]uint64, slotsFor(n))
+	sh.used = 0
+	mask := len(sh.slots) - 1
+	for _, s := range old {
+		if s == emptySlot || s == deadSlot {
+			continue
+		}
+		i := int(s&tagMask) & mask
+		for sh.slots[i] != emptySlot {
+			i = (i + 1) & mask
+		}
+		sh.slots[i] = s
+		sh.used++
+	}
+}
+
 // rebuild moves the live keys into a table of n slots and a new, compact
 // arena, dropping dead slots and the arena bytes of deleted keys.
-func (sh *shard) rebuild(n int, seed maphash.Seed) {
+func (sh *shard) rebuild(n int) {
 	old := *sh
 	*sh = shard{slots: make([]uint64, n), arena: make([]byte, 0, len(old.arena)-old.garbage+entrySize)}
 	mask := n - 1
@@ -278,13 +305,9 @@ func (sh *shard) rebuild(n int, seed maphash.Seed) {
 		if s == emptySlot || s == deadSlot {
 			continue
 		}
-		key := old.key(s)
 		off := len(sh.arena)
 		sh.arena = append(sh.arena, old.arena[old.recordOffset(s):old.recordOffset(s)+old.recordLen(s)]...)
-		// The tag is a slice of the hash, but the index needs the hash's low
-		// bits, which the slot does not keep: hash the key again.
-		h := maphash.Bytes(seed, key)
-		i := int(h) & mask
+		i := int(s&tagMask) & mask
 		for sh.slots[i] != emptySlot {
 			i = (i + 1) & mask
 		}
