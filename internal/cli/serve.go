@@ -23,6 +23,7 @@ const shutdownTimeout = 10 * time.Second
 // protocol.
 func newServeCommand(p *program) *cobra.Command {
 	var addr string
+	var cf clusterFlags
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the store over the Redis protocol, to redis-cli and every Redis client",
@@ -45,18 +46,40 @@ REQUEST_TIMEOUT and METRICS_ADDR (Prometheus metrics at /metrics), in the
 configuration file or the environment. Logs go to standard error.
 
 On SIGINT or SIGTERM the server stops accepting, lets the commands in
-flight finish, then flushes, syncs and closes the store, and exits 0.`,
+flight finish, then flushes, syncs and closes the store, and exits 0.
+
+With NODE_ID set the server is a node of a replicated cluster (raft):
+RAFT_ADDR is its raft transport, PEERS the initial members to start a new
+cluster, or JOIN the address of a running node to join one. Three nodes on
+one machine:
+
+  aether-kv serve --node-id n1 --addr 127.0.0.1:6381 --raft-addr 127.0.0.1:7001 --data-dir d1 \
+      --peers n1=127.0.0.1:7001,n2=127.0.0.1:7002,n3=127.0.0.1:7003 &
+  (the same for n2 and n3, with their own ports and directory)
+
+Any node takes every command: followers forward to the leader. Writes are
+acknowledged once a majority has them; reads are linearizable (READONLY
+lets a connection read a follower's copy, possibly stale). RAFT STATUS,
+INFO replication and ROLE show the cluster; RAFT ADD id host:port and
+RAFT REMOVE id change its members.`,
 		Args: usageArgs(cobra.NoArgs),
-		RunE: func(cmd *cobra.Command, _ []string) error { return p.runServe(cmd, addr) },
+		RunE: func(cmd *cobra.Command, _ []string) error { return p.runServe(cmd, addr, &cf) },
 	}
 	cmd.Flags().StringVar(&addr, "addr", "", "listen on `ADDR`, host:port (overrides ADDR)")
+	cmd.Flags().StringVar(&cf.nodeID, "node-id", "", "cluster node id (overrides NODE_ID)")
+	cmd.Flags().StringVar(&cf.raftAddr, "raft-addr", "", "raft transport `host:port` (overrides RAFT_ADDR)")
+	cmd.Flags().StringVar(&cf.peers, "peers", "", "initial members, `id=host:port,...` (overrides PEERS)")
+	cmd.Flags().StringVar(&cf.join, "join", "", "join the cluster through the node at `host:port` (overrides JOIN)")
 	return cmd
 }
 
 // runServe serves the store until cmd's context is done.
-func (p *program) runServe(cmd *cobra.Command, addr string) error {
+func (p *program) runServe(cmd *cobra.Command, addr string, cf *clusterFlags) error {
 	cfg, err := p.config(cmd)
 	if err != nil {
+		return err
+	}
+	if err := cf.apply(cmd, cfg); err != nil {
 		return err
 	}
 	if cmd.Flags().Changed("addr") {
@@ -85,6 +108,9 @@ func (p *program) runServe(cmd *cobra.Command, addr string) error {
 	}
 	opts := cfg.Options()
 	opts.Logger = logger
+	if cfg.NodeID != "" {
+		return p.runNode(cmd.Context(), cfg, opts, scfg, ln, logger)
+	}
 	if opts.SyncMode == aetherkv.SyncModeAlways {
 		// The server keeps the promise of always, that every write
 		// acknowledged is durable, by syncing before it replies: a

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	_ "embed"
 	"fmt"
+	"maps"
 	"os"
 	"strings"
 	"time"
@@ -41,6 +42,15 @@ type Config struct {
 	IdleTimeout    time.Duration // IDLE_TIMEOUT in seconds; 0 means never
 	RequestTimeout time.Duration // REQUEST_TIMEOUT in seconds; 0 means no limit
 	MetricsAddr    string        // METRICS_ADDR, host:port of /metrics; "" for none
+
+	// The cluster settings of "aether-kv serve"; NodeID "" for a single server.
+	NodeID   string // NODE_ID, unique in the cluster
+	RaftAddr string // RAFT_ADDR, host:port of the raft transport
+	RaftDir  string // RAFT_DIR; "" for DATA_DIR/raft
+	Peers    []Peer // PEERS, the initial members, to start a new cluster
+	Join     string // JOIN, the address of a running node to join through
+
+	settings map[string]setting // as loaded, for Override
 }
 
 // Setting names, as written in the file and in the environment.
@@ -61,11 +71,18 @@ const (
 	keyIdleTimeout    = "IDLE_TIMEOUT"
 	keyRequestTimeout = "REQUEST_TIMEOUT"
 	keyMetricsAddr    = "METRICS_ADDR"
+
+	keyNodeID   = "NODE_ID"
+	keyRaftAddr = "RAFT_ADDR"
+	keyRaftDir  = "RAFT_DIR"
+	keyPeers    = "PEERS"
+	keyJoin     = "JOIN"
 )
 
 // keys lists every setting in the order they are validated and reported.
 var keys = []string{keyDataDir, keyHeaderSize, keyBatchSize, keySyncInterval, keyMaxKeySize, keyMaxValueSize, keyMaxFileSize, keyMergeRatio, keySyncMode,
-	keyAddr, keyPassword, keyMaxClients, keyIdleTimeout, keyRequestTimeout, keyMetricsAddr}
+	keyAddr, keyPassword, keyMaxClients, keyIdleTimeout, keyRequestTimeout, keyMetricsAddr,
+	keyNodeID, keyRaftAddr, keyRaftDir, keyPeers, keyJoin}
 
 // defaults are the values of settings absent from the file and the
 // environment; they match the embedded template.
@@ -86,6 +103,12 @@ var defaults = map[string]string{
 	keyIdleTimeout:    "300",
 	keyRequestTimeout: "10",
 	keyMetricsAddr:    "",
+
+	keyNodeID:   "",
+	keyRaftAddr: "",
+	keyRaftDir:  "",
+	keyPeers:    "",
+	keyJoin:     "",
 }
 
 // fileValues is the shape of the file, decoded with KnownFields so that an
@@ -107,6 +130,12 @@ type fileValues struct {
 	IdleTimeout    string `yaml:"IDLE_TIMEOUT"`
 	RequestTimeout string `yaml:"REQUEST_TIMEOUT"`
 	MetricsAddr    string `yaml:"METRICS_ADDR"`
+
+	NodeID   string `yaml:"NODE_ID"`
+	RaftAddr string `yaml:"RAFT_ADDR"`
+	RaftDir  string `yaml:"RAFT_DIR"`
+	Peers    string `yaml:"PEERS"`
+	Join     string `yaml:"JOIN"`
 }
 
 // setting is the raw text of one setting and where it came from.
@@ -156,7 +185,28 @@ func Load(path string, getenv func(string) (string, bool)) (*Config, error) {
 		return nil, err
 	}
 	c.Source = src
+	c.settings = settings
 	return c, nil
+}
+
+// Override returns c with the settings in set (by name, such as NODE_ID)
+// replaced by command-line flags, checked as Load checks them. Errors name
+// the flag as the origin.
+func Override(c *Config, set map[string]string) (*Config, error) {
+	settings := maps.Clone(c.settings)
+	for k, v := range set {
+		if _, ok := settings[k]; !ok {
+			return nil, fmt.Errorf("config: no setting %s", k)
+		}
+		settings[k] = setting{value: v, origin: "set by command-line flag"}
+	}
+	over, err := resolve(settings)
+	if err != nil {
+		return nil, err
+	}
+	over.Source = c.Source
+	over.settings = settings
+	return over, nil
 }
 
 // parse decodes data, read from the file called src, expands references
@@ -222,6 +272,12 @@ func parse(src string, data []byte, getenv func(string) (string, bool)) (map[str
 		keyIdleTimeout:    fv.IdleTimeout,
 		keyRequestTimeout: fv.RequestTimeout,
 		keyMetricsAddr:    fv.MetricsAddr,
+
+		keyNodeID:   fv.NodeID,
+		keyRaftAddr: fv.RaftAddr,
+		keyRaftDir:  fv.RaftDir,
+		keyPeers:    fv.Peers,
+		keyJoin:     fv.Join,
 	}
 	for k, line := range seen {
 		settings[k] = setting{value: values[k], origin: fmt.Sprintf("set in %s line %d", src, line)}

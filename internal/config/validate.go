@@ -73,6 +73,7 @@ func resolve(settings map[string]setting) (*Config, error) {
 	check(parseRatio(settings[keyMergeRatio], &c.MergeRatio))
 	check(parseSyncMode(settings[keySyncMode], settings[keySyncInterval], &c))
 	check(resolveServer(settings, &c))
+	check(resolveCluster(settings, &c))
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}

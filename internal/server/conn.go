@@ -28,15 +28,17 @@ type conn struct {
 	rd      *reader
 	out     writer
 
-	authed   bool          // AUTH succeeded, or no password is set
-	name     string        // CLIENT SETNAME
-	libName  string        // CLIENT SETINFO LIB-NAME
-	libVer   string        // CLIENT SETINFO LIB-VER
-	lastAt   time.Duration // when the last command began (monoNow), for CLIENT INFO's idle
-	quit     bool          // QUIT: close once the reply is sent
-	unsynced bool          // a write ran whose reply waits for a sync (Config.SyncWrites)
-	value    []byte        // reused to read values into
-	nameBuf  [32]byte
+	authed    bool          // AUTH succeeded, or no password is set
+	name      string        // CLIENT SETNAME
+	libName   string        // CLIENT SETINFO LIB-NAME
+	libVer    string        // CLIENT SETINFO LIB-VER
+	lastAt    time.Duration // when the last command began (monoNow), for CLIENT INFO's idle
+	quit      bool          // QUIT: close once the reply is sent
+	unsynced  bool          // a write ran whose reply waits for a sync (Config.SyncWrites)
+	readonly  bool          // READONLY: reads may be served by a follower, stale (cluster mode)
+	forwarded bool          // RAFT FORWARDED: a follower forwards its clients' commands here
+	value     []byte        // reused to read values into
+	nameBuf   [32]byte
 }
 
 func newConn(s *Server, nc net.Conn) *conn {

@@ -19,6 +19,7 @@ type commandSpec struct {
 	index      int      // in commandList; set at start-up
 	noAuth     bool     // runs before authentication: flags has "no_auth"; set at start-up
 	write      bool     // may write to the store: flags has "write"; set at start-up
+	data       bool     // reads or writes keys: flags has "write" or "readonly"; set at start-up
 }
 
 // arityOK reports whether n arguments, the name included, fit the arity.
@@ -91,6 +92,10 @@ var commandList = []*commandSpec{
 	{name: "bgsave", arity: -1, flags: []string{"admin", "noscript"}, categories: adminCat},
 	{name: "bgrewriteaof", arity: 1, flags: []string{"admin", "noscript"}, categories: adminCat},
 	{name: "backup", arity: 2, flags: []string{"admin", "noscript"}, categories: adminCat},
+	{name: "raft", arity: -2, flags: []string{"admin", "noscript", "loading", "stale"}, categories: adminCat},
+	{name: "role", arity: 1, flags: []string{"noscript", "loading", "stale", "fast"}, categories: []string{"@admin", "@fast", "@dangerous"}},
+	{name: "readonly", arity: 1, flags: []string{"loading", "stale", "fast"}, categories: connCat},
+	{name: "readwrite", arity: 1, flags: []string{"loading", "stale", "fast"}, categories: connCat},
 }
 
 // commands maps each name of commandList to its spec.
@@ -100,6 +105,7 @@ var commands = func() map[string]*commandSpec {
 		c.index = i
 		c.noAuth = slices.Contains(c.flags, "no_auth")
 		c.write = slices.Contains(c.flags, "write")
+		c.data = c.write || slices.Contains(c.flags, "readonly")
 		m[c.name] = c
 	}
 	return m
@@ -143,6 +149,10 @@ func (s *Server) dispatch(c *conn, args [][]byte) {
 	if !spec.arityOK(len(args)) {
 		st.rejected.Add(1)
 		c.out.error(wrongArgs(spec.name))
+		return
+	}
+	if s.cfg.Cluster != nil && spec.data && !s.routeHere(c, spec, args) {
+		st.calls.Add(1)
 		return
 	}
 	start := monoNow()
@@ -245,6 +255,16 @@ func (s *Server) run(c *conn, spec *commandSpec, args [][]byte) {
 		s.bgrewriteaof(c)
 	case "backup":
 		s.backup(c, args)
+	case "raft":
+		s.raftCmd(c, args)
+	case "role":
+		s.role(c)
+	case "readonly":
+		c.readonly = true
+		c.out.ok()
+	case "readwrite":
+		c.readonly = false
+		c.out.ok()
 	default:
 		panic("server: command " + spec.name + " is in commandList but not in run")
 	}

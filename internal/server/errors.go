@@ -11,6 +11,9 @@ import (
 // storeError writes the error reply for an error of the store, and logs
 // the errors that are not the client's doing.
 func (s *Server) storeError(c *conn, err error) {
+	if clusterError(c, err) {
+		return
+	}
 	switch {
 	case errors.Is(err, aetherkv.ErrKeyEmpty):
 		c.out.error("ERR empty keys are not supported")

@@ -2,11 +2,8 @@ package server
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
-	"fmt"
-	"io"
 	"net"
 	"strconv"
 	"testing"
@@ -164,43 +161,8 @@ func (rc *rawConn) do(args ...string) string {
 // read reads one reply, raw.
 func (rc *rawConn) read() (string, error) {
 	rc.nc.SetReadDeadline(time.Now().Add(10 * time.Second))
-	var buf bytes.Buffer
-	err := readReply(rc.br, &buf)
-	return buf.String(), err
-}
-
-// readReply copies one RESP2 or RESP3 reply from br to out.
-func readReply(br *bufio.Reader, out *bytes.Buffer) error {
-	line, err := br.ReadBytes('\n')
-	out.Write(line)
-	if err != nil {
-		return err
-	}
-	if len(line) < 3 || line[len(line)-2] != '\r' {
-		return fmt.Errorf("bad reply line %q", line)
-	}
-	n, _ := strconv.Atoi(string(line[1 : len(line)-2]))
-	switch line[0] {
-	case '+', '-', ':', '_', ',', '#', '(':
-		return nil
-	case '$', '=', '!':
-		if n < 0 {
-			return nil
-		}
-		_, err := io.CopyN(out, br, int64(n)+2)
-		return err
-	case '*', '~', '>':
-	case '%', '|':
-		n *= 2
-	default:
-		return fmt.Errorf("unknown reply type %q", line)
-	}
-	for range max(n, 0) {
-		if err := readReply(br, out); err != nil {
-			return err
-		}
-	}
-	return nil
+	reply, err := readReply(rc.br, nil)
+	return string(reply), err
 }
 
 // closed reports whether the server closed the connection: a read gets

@@ -208,6 +208,15 @@ func (s *Server) infoStats(b *infoBuilder) {
 }
 
 func (s *Server) infoReplication(b *infoBuilder) {
+	if s.cfg.Cluster != nil {
+		role := "slave"
+		if s.cfg.Cluster.IsLeader() {
+			role = "master"
+		}
+		b.add("role", role)
+		s.infoRaft(b)
+		return
+	}
 	b.add("role", "master")
 	b.add("connected_slaves", 0)
 	b.add("master_failover_state", "no-failover")

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	aetherkv "github.com/aether-kv/aether-kv"
+	"github.com/aether-kv/aether-kv/internal/cluster"
 )
 
 // DefaultMaxClients is the number of connections served at once when
@@ -76,6 +77,12 @@ type Config struct {
 
 	// Logger receives the server's logs. The default discards them.
 	Logger *slog.Logger
+
+	// Cluster, when not nil, makes the server a node of a replicated
+	// cluster: commands on keys run on the leader (see routeHere), and
+	// writes go through the raft log. SyncWrites is then ignored: a write
+	// is acknowledged once a majority has it in its log, on disk.
+	Cluster *cluster.Node
 }
 
 // withDefaults returns a copy of c with every zero field set to its
@@ -144,6 +151,7 @@ type Server struct {
 	clients  atomic.Int64 // connections open
 	nextID   atomic.Int64 // the last client id given
 
+	fwd       forwarder   // connections to the leader, in cluster mode
 	rewriting atomic.Bool // a BGREWRITEAOF merge is running
 	warned    rateLimits
 
@@ -175,6 +183,11 @@ func newServer(db store, cfg Config) (*Server, error) {
 		stop:    make(chan struct{}),
 	}
 	s.mu.conns = make(map[*conn]struct{})
+	s.fwd.password = cfg.Password
+	if cfg.Cluster != nil {
+		s.cfg.SyncWrites = false
+		s.db = &replicated{store: db, node: cfg.Cluster}
+	}
 	if cfg.MetricsAddr != "" {
 		s.metrics = newMetrics(s)
 	}
@@ -320,6 +333,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	go func() {
 		s.conns.Wait()
 		s.bg.Wait()
+		s.fwd.close()
 		close(done)
 	}()
 	select {

@@ -17,6 +17,7 @@ type serverStats struct {
 	hits           atomic.Int64 // reads that found their key
 	misses         atomic.Int64 // reads that did not
 	protocolErrors atomic.Int64 // connections closed for a bad request
+	forwarded      atomic.Int64 // commands forwarded to the leader (cluster mode)
 	errorReplies   atomic.Int64 // error replies sent
 	rewriteFailed  atomic.Bool  // the last BGREWRITEAOF merge failed
 

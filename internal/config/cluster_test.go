@@ -1,0 +1,76 @@
+package config
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestClusterSettings(t *testing.T) {
+	dir := t.TempDir()
+	c, err := Load("", env(map[string]string{
+		"DATA_DIR": dir, "NODE_ID": "n1", "RAFT_ADDR": "127.0.0.1:7001",
+		"PEERS": "n1=127.0.0.1:7001, n2=127.0.0.1:7002,n3=[::1]:7003",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Peer{{"n1", "127.0.0.1:7001"}, {"n2", "127.0.0.1:7002"}, {"n3", "[::1]:7003"}}
+	if c.NodeID != "n1" || c.RaftAddr != "127.0.0.1:7001" || !reflect.DeepEqual(c.Peers, want) || c.Join != "" || c.RaftDir != "" {
+		t.Errorf("Load() cluster settings = %q %q %v %q %q", c.NodeID, c.RaftAddr, c.Peers, c.Join, c.RaftDir)
+	}
+	c, err = Load("", env(map[string]string{"DATA_DIR": dir, "NODE_ID": "n4", "RAFT_ADDR": "127.0.0.1:7004", "JOIN": "127.0.0.1:6381", "RAFT_DIR": "/r"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Join != "127.0.0.1:6381" || c.RaftDir != "/r" || c.Peers != nil {
+		t.Errorf("Load() join settings = %q %q %v", c.Join, c.RaftDir, c.Peers)
+	}
+}
+
+func TestClusterSettingsRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"raft addr without node id", map[string]string{"RAFT_ADDR": "127.0.0.1:7001"}, "RAFT_ADDR is set"},
+		{"peers without node id", map[string]string{"PEERS": "n1=127.0.0.1:7001"}, "PEERS is set"},
+		{"node id without raft addr", map[string]string{"NODE_ID": "n1"}, "RAFT_ADDR is not"},
+		{"bad node id", map[string]string{"NODE_ID": "n 1", "RAFT_ADDR": "127.0.0.1:7001"}, `NODE_ID "n 1": want letters`},
+		{"bad raft addr", map[string]string{"NODE_ID": "n1", "RAFT_ADDR": "7001"}, `RAFT_ADDR "7001"`},
+		{"peers without =", map[string]string{"NODE_ID": "n1", "RAFT_ADDR": "127.0.0.1:7001", "PEERS": "127.0.0.1:7001"}, "has no '='"},
+		{"peer bad addr", map[string]string{"NODE_ID": "n1", "RAFT_ADDR": "127.0.0.1:7001", "PEERS": "n1=localhost"}, "node n1"},
+		{"peer twice", map[string]string{"NODE_ID": "n1", "RAFT_ADDR": "127.0.0.1:7001", "PEERS": "n1=127.0.0.1:7001,n1=127.0.0.1:7002"}, "listed twice"},
+		{"self not in peers", map[string]string{"NODE_ID": "n9", "RAFT_ADDR": "127.0.0.1:7001", "PEERS": "n1=127.0.0.1:7001"}, `does not list NODE_ID "n9"`},
+		{"peers and join", map[string]string{"NODE_ID": "n1", "RAFT_ADDR": "127.0.0.1:7001", "PEERS": "n1=127.0.0.1:7001", "JOIN": "127.0.0.1:6380"}, "both set"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.env["DATA_DIR"] = t.TempDir()
+			_, err := Load("", env(tc.env))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Load() error = %v, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestOverride(t *testing.T) {
+	c, err := Load("", env(map[string]string{"DATA_DIR": t.TempDir()}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	over, err := Override(c, map[string]string{"NODE_ID": "n2", "RAFT_ADDR": "127.0.0.1:7002", "JOIN": "127.0.0.1:6381"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if over.NodeID != "n2" || over.RaftAddr != "127.0.0.1:7002" || over.Join != "127.0.0.1:6381" || over.DataDir != c.DataDir {
+		t.Errorf("Override() = %+v", over)
+	}
+	if c.NodeID != "" {
+		t.Errorf("Override changed its argument: NodeID %q", c.NodeID)
+	}
+	if _, err := Override(c, map[string]string{"NODE_ID": "n2"}); err == nil || !strings.Contains(err.Error(), "RAFT_ADDR is not") {
+		t.Errorf("Override() of NODE_ID alone: err = %v", err)
+	}
+}

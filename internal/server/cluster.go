@@ -1,0 +1,216 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+
+	"github.com/aether-kv/aether-kv/internal/cluster"
+)
+
+// Cluster mode (Config.Cluster set): every command on keys runs on the
+// leader. A follower forwards it to the leader and relays the reply, so a
+// client may talk to any node; a client that has said READONLY gets reads
+// from the node it talks to, which may be stale. On the leader, reads are
+// served once a majority has confirmed the leadership (linearizable), and
+// writes are acknowledged once a majority has them in its log.
+//
+// Error replies: TRYAGAIN when nothing was done and the command may be
+// sent again (no leader yet, a new leader still applying the log, the
+// leader could not be reached); ERR when a write may or may not have been
+// applied (leadership lost while it was under way).
+
+// routeHere reports whether a command on keys runs on this node; if not,
+// it has written the reply: the leader's, forwarded, or an error.
+func (s *Server) routeHere(c *conn, spec *commandSpec, args [][]byte) bool {
+	node := s.cfg.Cluster
+	if !spec.write && c.readonly {
+		return true
+	}
+	err := node.Verify()
+	if err == nil {
+		return true
+	}
+	switch {
+	case errors.Is(err, cluster.ErrNotLeader) && !c.forwarded:
+		s.forward(c, args)
+	case errors.Is(err, cluster.ErrNotLeader):
+		c.out.error("TRYAGAIN this node is no longer the leader")
+	case errors.Is(err, cluster.ErrNotReady):
+		c.out.error("TRYAGAIN the new leader is still applying the log")
+	default:
+		c.out.error("TRYAGAIN " + err.Error())
+	}
+	return false
+}
+
+// forward runs args on the leader and relays its reply.
+func (s *Server) forward(c *conn, args [][]byte) {
+	id, addr := s.cfg.Cluster.Leader()
+	if addr == "" {
+		if id == "" {
+			c.out.error("TRYAGAIN no leader elected yet")
+		} else {
+			c.out.error("TRYAGAIN the address of leader " + id + " is not known yet")
+		}
+		return
+	}
+	s.stats.forwarded.Add(1)
+	var err error
+	c.out.buf, err = s.fwd.do(addr, c.out.resp3, args, c.out.buf)
+	switch {
+	case err == nil:
+		c.out.spill()
+	case errors.Is(err, errNotSent):
+		c.out.error(fmt.Sprintf("TRYAGAIN cannot reach leader %s at %s: %v", id, addr, err))
+	default:
+		c.out.error(fmt.Sprintf("ERR connection to leader %s at %s lost while it ran the command, which may or may not have been applied: %v", id, addr, err))
+	}
+}
+
+// clusterError writes the reply for an error of the cluster during a
+// write, and reports whether err was one.
+func clusterError(c *conn, err error) bool {
+	switch {
+	case errors.Is(err, cluster.ErrNotLeader), errors.Is(err, cluster.ErrNotReady):
+		c.out.error("TRYAGAIN leadership changed before the write was sent; nothing was written")
+	case errors.Is(err, cluster.ErrIndeterminate):
+		c.out.error("ERR " + err.Error())
+	default:
+		return false
+	}
+	return true
+}
+
+// RAFT ADD id raft-addr | REMOVE id | STATUS | SNAPSHOT | FORWARDED:
+// change the members (on the leader; followers forward), show this node's
+// view, take a snapshot, or mark a connection as a follower's forwarding
+// one.
+func (s *Server) raftCmd(c *conn, args [][]byte) {
+	node := s.cfg.Cluster
+	if node == nil {
+		c.out.error("ERR this server is not in a cluster (start it with NODE_ID and RAFT_ADDR)")
+		return
+	}
+	sub := strings.ToLower(string(args[1]))
+	switch {
+	case sub == "add" && len(args) == 4, sub == "remove" && len(args) == 3:
+		if !node.IsLeader() {
+			if c.forwarded {
+				c.out.error("TRYAGAIN this node is no longer the leader")
+			} else {
+				s.forward(c, args)
+			}
+			return
+		}
+		var err error
+		if sub == "add" {
+			if _, _, e := net.SplitHostPort(string(args[3])); e != nil {
+				c.out.error("ERR raft address " + strconv.Quote(string(args[3])) + ": want host:port")
+				return
+			}
+			err = node.AddVoter(string(args[2]), string(args[3]))
+		} else {
+			err = node.RemoveServer(string(args[2]))
+		}
+		if err != nil {
+			if !clusterError(c, err) {
+				c.out.error("ERR " + err.Error())
+			}
+			return
+		}
+		c.out.ok()
+	case sub == "status" && len(args) == 2:
+		c.out.verbatim(s.raftStatus())
+	case sub == "snapshot" && len(args) == 2:
+		if err := node.Snapshot(); err != nil {
+			c.out.error("ERR " + err.Error())
+			return
+		}
+		c.out.ok()
+	case sub == "forwarded" && len(args) == 2:
+		c.forwarded = true
+		c.out.ok()
+	case sub == "add" || sub == "remove" || sub == "status" || sub == "snapshot" || sub == "forwarded":
+		c.out.error(wrongArgs("raft|" + sub))
+	default:
+		c.out.error(unknownSubcommand(args[1], "raft"))
+	}
+}
+
+// raftStatus is the text of RAFT STATUS and of INFO replication's raft
+// fields.
+func (s *Server) raftStatus() string {
+	var b infoBuilder
+	s.infoRaft(&b)
+	return b.String()
+}
+
+func (s *Server) infoRaft(b *infoBuilder) {
+	st := s.cfg.Cluster.Status()
+	b.add("raft_node_id", st.ID)
+	b.add("raft_state", strings.ToLower(st.State))
+	b.add("raft_term", st.Term)
+	b.add("raft_leader_id", st.LeaderID)
+	b.add("raft_leader_addr", st.LeaderAddr)
+	b.add("raft_commit_index", st.CommitIndex)
+	b.add("raft_applied_index", st.AppliedIndex)
+	b.add("raft_last_index", st.LastIndex)
+	b.add("raft_members", len(st.Members))
+	for i, m := range st.Members {
+		voter := 0
+		if m.Voter {
+			voter = 1
+		}
+		b.add("raft_member"+strconv.Itoa(i), "id="+m.ID+",raft="+m.RaftAddr+",addr="+m.RESPAddr+",voter="+strconv.Itoa(voter))
+	}
+}
+
+// ROLE: Redis's reply shape. The leader: master, its applied index, and
+// its followers' addresses; a follower: slave, the leader's host and
+// port, connected (or connect while there is none), its applied index.
+func (s *Server) role(c *conn) {
+	node := s.cfg.Cluster
+	if node == nil {
+		c.out.array(3)
+		c.out.bulkString("master")
+		c.out.int(0)
+		c.out.array(0)
+		return
+	}
+	st := node.Status()
+	if st.LeaderID == st.ID {
+		c.out.array(3)
+		c.out.bulkString("master")
+		c.out.int(int64(st.AppliedIndex))
+		var followers []cluster.Member
+		for _, m := range st.Members {
+			if m.ID != st.ID {
+				followers = append(followers, m)
+			}
+		}
+		c.out.array(len(followers))
+		for _, m := range followers {
+			host, port, _ := net.SplitHostPort(m.RESPAddr)
+			c.out.array(3)
+			c.out.bulkString(host)
+			c.out.bulkString(port)
+			c.out.bulkString("0")
+		}
+		return
+	}
+	host, port, _ := net.SplitHostPort(st.LeaderAddr)
+	state := "connected"
+	if st.LeaderID == "" {
+		state = "connect"
+	}
+	c.out.array(5)
+	c.out.bulkString("slave")
+	c.out.bulkString(host)
+	p, _ := strconv.Atoi(port)
+	c.out.int(int64(p))
+	c.out.bulkString(state)
+	c.out.int(int64(st.AppliedIndex))
+}

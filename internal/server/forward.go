@@ -1,0 +1,151 @@
+package server
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// forwardTimeout bounds a forwarded command's round trip to the leader;
+// a write waits at most cluster.Config.ApplyTimeout (10 s) to commit.
+const forwardTimeout = 15 * time.Second
+
+// forwarder keeps connections from a follower to the leader, over which
+// it sends the commands its clients give it, one at a time per
+// connection. Each connection says RAFT FORWARDED first, so that a node
+// that is no longer the leader answers TRYAGAIN instead of forwarding the
+// command again.
+type forwarder struct {
+	password string
+	mu       sync.Mutex
+	idle     map[forwardKey][]*forwardConn
+}
+
+type forwardKey struct {
+	addr  string
+	resp3 bool
+}
+
+type forwardConn struct {
+	nc net.Conn
+	br *bufio.Reader
+	bw *bufio.Writer
+}
+
+// maxIdleForward is the most idle connections kept per leader address.
+const maxIdleForward = 16
+
+// errNotSent marks a failure before the command was sent: it was not run.
+var errNotSent = errors.New("not sent")
+
+// do sends args to the leader at addr and appends its raw reply to dst.
+func (f *forwarder) do(addr string, resp3 bool, args [][]byte, dst []byte) ([]byte, error) {
+	key := forwardKey{addr, resp3}
+	fc, err := f.get(key)
+	if err != nil {
+		return dst, fmt.Errorf("%w: %w", errNotSent, err)
+	}
+	fc.nc.SetDeadline(time.Now().Add(forwardTimeout))
+	writeCommand(fc.bw, args)
+	if err := fc.bw.Flush(); err != nil {
+		fc.nc.Close()
+		return dst, err
+	}
+	n := len(dst)
+	dst, err = readReply(fc.br, dst)
+	if err != nil {
+		fc.nc.Close()
+		return dst[:n], err
+	}
+	f.put(key, fc)
+	return dst, nil
+}
+
+func (f *forwarder) get(key forwardKey) (*forwardConn, error) {
+	f.mu.Lock()
+	if list := f.idle[key]; len(list) > 0 {
+		fc := list[len(list)-1]
+		f.idle[key] = list[:len(list)-1]
+		f.mu.Unlock()
+		return fc, nil
+	}
+	f.mu.Unlock()
+	nc, err := net.DialTimeout("tcp", key.addr, 2*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	fc := &forwardConn{nc: nc, br: bufio.NewReader(nc), bw: bufio.NewWriter(nc)}
+	nc.SetDeadline(time.Now().Add(5 * time.Second))
+	var setup [][][]byte
+	if key.resp3 {
+		hello := [][]byte{[]byte("HELLO"), []byte("3")}
+		if f.password != "" {
+			hello = append(hello, []byte("AUTH"), []byte("default"), []byte(f.password))
+		}
+		setup = append(setup, hello)
+	} else if f.password != "" {
+		setup = append(setup, [][]byte{[]byte("AUTH"), []byte(f.password)})
+	}
+	setup = append(setup, [][]byte{[]byte("RAFT"), []byte("FORWARDED")})
+	for _, cmd := range setup {
+		writeCommand(fc.bw, cmd)
+	}
+	if err := fc.bw.Flush(); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	for range setup {
+		reply, err := readReply(fc.br, nil)
+		if err == nil && len(reply) > 0 && reply[0] == '-' {
+			err = fmt.Errorf("leader refused the connection: %s", reply[1:len(reply)-2])
+		}
+		if err != nil {
+			nc.Close()
+			return nil, err
+		}
+	}
+	return fc, nil
+}
+
+func (f *forwarder) put(key forwardKey, fc *forwardConn) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.idle == nil {
+		f.idle = make(map[forwardKey][]*forwardConn)
+	}
+	if len(f.idle[key]) >= maxIdleForward {
+		fc.nc.Close()
+		return
+	}
+	f.idle[key] = append(f.idle[key], fc)
+}
+
+// close closes the idle connections.
+func (f *forwarder) close() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, list := range f.idle {
+		for _, fc := range list {
+			fc.nc.Close()
+		}
+	}
+	f.idle = nil
+}
+
+// writeCommand writes args as a RESP array of bulk strings.
+func writeCommand(w *bufio.Writer, args [][]byte) {
+	w.WriteByte('*')
+	w.WriteString(strconv.Itoa(len(args)))
+	w.WriteString("\r\n")
+	for _, a := range args {
+		w.WriteByte('$')
+		w.WriteString(strconv.Itoa(len(a)))
+		w.WriteString("\r\n")
+		w.Write(a)
+		w.WriteString("\r\n")
+	}
+}
