@@ -122,7 +122,7 @@ func (db *DB) writeBatchLocked(b *Batch) (end int64, err error) {
 		}
 	}
 	log := db.mu.log
-	ts := uint64(time.Now().UnixNano())
+	ts := db.clock.stampLocked()
 	db.mu.batchSeq++
 	seq := db.mu.batchSeq
 	off, size, err := log.AppendFunc(func(dst []byte) []byte {

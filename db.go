@@ -36,6 +36,7 @@ type DB struct {
 		err          error // sticky: once a write or fsync fails, writes return it
 	}
 
+	clock  *clock       // timestamps of records
 	commit committer    // lets writers share fsyncs
 	synced atomic.Int64 // write position up to which everything is durable
 	fsyncs atomic.Int64 // fsyncs of the active file by sync rounds
@@ -69,7 +70,7 @@ func Open(dir string, opts *Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("aetherkv: open: %w", err)
 	}
-	db := &DB{dir: dir, opts: o, lock: lock, stop: make(chan struct{}), kick: make(chan struct{}, 1)}
+	db := &DB{dir: dir, opts: o, lock: lock, clock: newClock(), stop: make(chan struct{}), kick: make(chan struct{}, 1)}
 	db.commit.cond.L = &db.commit.mu
 	if err := db.load(); err != nil {
 		lock.Close()
@@ -124,7 +125,7 @@ func (db *DB) GetInto(dst, key []byte) ([]byte, error) {
 // shared at least.
 func (db *DB) getLocked(dst, key []byte) (value []byte, err error) {
 	e, ok := db.mu.keys.Get(key)
-	if !ok || e.Expired(time.Now().UnixNano()) {
+	if !ok || expired(e) {
 		return nil, ErrNotFound
 	}
 	// A mapped file that another program truncated raises SIGBUS on
@@ -214,7 +215,7 @@ func (db *DB) writeLocked(key, value []byte, deadline int64, del bool) (end int6
 		return 0, db.mu.err
 	}
 	if del {
-		if e, ok := db.mu.keys.Get(key); !ok || e.Expired(time.Now().UnixNano()) {
+		if e, ok := db.mu.keys.Get(key); !ok || expired(e) {
 			return 0, ErrNotFound
 		}
 	}
@@ -228,7 +229,7 @@ func (db *DB) writeLocked(key, value []byte, deadline int64, del bool) (end int6
 		}
 	}
 	log := db.mu.log
-	ts := uint64(time.Now().UnixNano())
+	ts := db.clock.stampLocked()
 	off, n, err := log.AppendFunc(func(b []byte) []byte {
 		switch {
 		case del:
@@ -244,6 +245,12 @@ func (db *DB) writeLocked(key, value []byte, deadline int64, del bool) (end int6
 	db.applyLocked(key, keydir.Entry{FileID: log.ID(), Offset: off, Size: uint32(n), Expire: deadline}, del)
 	db.mu.segs[log.ID()].size += int64(n)
 	return db.kickLocked(off, n), nil
+}
+
+// expired reports whether e's value has a deadline that has passed. It
+// reads the clock only for a value with a deadline.
+func expired(e keydir.Entry) bool {
+	return e.Expire != 0 && e.Expired(time.Now().UnixNano())
 }
 
 // applyLocked points key at a new record e, or deletes it, keeping the
@@ -340,6 +347,7 @@ func (db *DB) Close() error {
 
 	close(db.stop)
 	db.wg.Wait()
+	db.clock.stop()
 	var err error
 	db.pauseSyncs(func() { // no fsync may be running on a file Close closes
 		db.mu.Lock()

@@ -40,7 +40,7 @@ func (db *DB) ExpiresAt(key []byte) (time.Time, error) {
 		return time.Time{}, ErrClosed
 	}
 	e, ok := db.mu.keys.Get(key)
-	if !ok || e.Expired(time.Now().UnixNano()) {
+	if !ok || expired(e) {
 		return time.Time{}, ErrNotFound
 	}
 	if e.Expire == 0 {

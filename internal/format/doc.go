@@ -11,7 +11,9 @@
 //	 [0:4]     [4:12]      [12:16]    [16:20]      [20]   [21:21+k] [21+k:]
 //
 // The CRC is CRC-32 (IEEE) of bytes [4:] of the record, from the timestamp
-// to the end of the value. The timestamp is Unix nanoseconds. The flag is
+// to the end of the value. The timestamp is Unix nanoseconds (the store
+// reads the clock about once a millisecond while writing, so records close
+// in time may share it; recovery never orders records by it). The flag is
 // FlagValue (0) or FlagTombstone (1), the seed's two kinds; a tombstone
 // carries no value (value size 0).
 //
