@@ -14,14 +14,15 @@ import (
 // dead ratio of 0.5). Durable: SyncModeAlways, where Put returns after the
 // fsync that covers its record and concurrent writers share each fsync
 // (group commit). One Put per
-// key in both modes; Get returns a new slice; Merge is DB.Merge.
+// key in both modes; Get is DB.GetInto, appending to the caller's buffer as
+// the other stores' adapters do; Merge is DB.Merge.
 func aetherAdapter() adapter {
 	return adapter{
 		name:   "aether",
 		family: familyBitcask,
 		module: "github.com/aether-kv/aether-kv",
 		about: "default Options (SyncModeInterval); durable = SyncModeAlways (group commit); " +
-			"one Put per key; Get; Merge = DB.Merge (writes hint files)",
+			"one Put per key; Get = GetInto (the caller's buffer); Merge = DB.Merge (writes hint files)",
 		open: openAether,
 		indexFiles: func(dir string) []string {
 			hints, _ := filepath.Glob(filepath.Join(dir, "*.hint"))
@@ -46,8 +47,8 @@ func openAether(c Config) (Store, error) {
 
 func (s *aetherStore) Put(key, value []byte) error { return s.db.Put(key, value) }
 
-func (s *aetherStore) Get(key, _ []byte) ([]byte, error) {
-	v, err := s.db.Get(key)
+func (s *aetherStore) Get(key, dst []byte) ([]byte, error) {
+	v, err := s.db.GetInto(dst[:0], key)
 	if errors.Is(err, aetherkv.ErrNotFound) {
 		return nil, errNotFound
 	}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"time"
 )
 
@@ -56,8 +57,16 @@ func worker(args []string) error {
 	fs.IntVar(&j.Threads, "threads", 1, "goroutines")
 	fs.DurationVar(&j.Duration, "duration", 3*time.Second, "duration of durable puts")
 	fs.IntVar(&j.Round, "round", 0, "round of the values in the directory")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the job to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *cpuprofile != "" {
+		stop, err := startCPUProfile(*cpuprofile)
+		if err != nil {
+			return fmt.Errorf("worker: %w", err)
+		}
+		defer stop()
 	}
 	metrics, err := runJob(j)
 	res := result{Metrics: metrics}
@@ -70,6 +79,22 @@ func worker(args []string) error {
 	}
 	_, err = fmt.Fprintf(os.Stdout, "%s\n", line)
 	return err
+}
+
+// startCPUProfile starts a CPU profile written to path; stop ends it.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 // runJob runs j in this process.
