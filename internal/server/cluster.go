@@ -59,7 +59,8 @@ func (s *Server) forward(c *conn, args [][]byte) {
 	}
 	s.stats.forwarded.Add(1)
 	var err error
-	c.out.buf, err = s.fwd.do(addr, c.out.resp3, args, c.out.buf)
+	changed := func() bool { now, _ := s.cfg.Cluster.Leader(); return now != id }
+	c.out.buf, err = s.fwd.do(addr, c.out.resp3, args, c.out.buf, changed)
 	switch {
 	case err == nil:
 		c.out.spill()

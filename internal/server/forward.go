@@ -42,8 +42,13 @@ const maxIdleForward = 16
 // errNotSent marks a failure before the command was sent: it was not run.
 var errNotSent = errors.New("not sent")
 
+// errLeaderChanged ends the wait for a forwarded command's reply when
+// another node has become leader: the old leader may never answer.
+var errLeaderChanged = errors.New("another node became leader while the command was under way")
+
 // do sends args to the leader at addr and appends its raw reply to dst.
-func (f *forwarder) do(addr string, resp3 bool, args [][]byte, dst []byte) ([]byte, error) {
+// It gives up when changed reports that the leader is another node.
+func (f *forwarder) do(addr string, resp3 bool, args [][]byte, dst []byte, changed func() bool) ([]byte, error) {
 	key := forwardKey{addr, resp3}
 	fc, err := f.get(key)
 	if err != nil {
@@ -56,13 +61,34 @@ func (f *forwarder) do(addr string, resp3 bool, args [][]byte, dst []byte) ([]by
 		return dst, err
 	}
 	n := len(dst)
-	dst, err = readReply(fc.br, dst)
-	if err != nil {
-		fc.nc.Close()
-		return dst[:n], err
+	type result struct {
+		dst []byte
+		err error
 	}
-	f.put(key, fc)
-	return dst, nil
+	done := make(chan result, 1)
+	go func() {
+		d, err := readReply(fc.br, dst)
+		done <- result{d, err}
+	}()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case r := <-done:
+			if r.err != nil {
+				fc.nc.Close()
+				return r.dst[:n], r.err
+			}
+			f.put(key, fc)
+			return r.dst, nil
+		case <-tick.C:
+			if changed() {
+				fc.nc.Close()
+				r := <-done
+				return r.dst[:n], errLeaderChanged
+			}
+		}
+	}
 }
 
 func (f *forwarder) get(key forwardKey) (*forwardConn, error) {
@@ -79,7 +105,7 @@ func (f *forwarder) get(key forwardKey) (*forwardConn, error) {
 		return nil, err
 	}
 	fc := &forwardConn{nc: nc, br: bufio.NewReader(nc), bw: bufio.NewWriter(nc)}
-	nc.SetDeadline(time.Now().Add(5 * time.Second))
+	nc.SetDeadline(time.Now().Add(time.Second)) // the leader answers these at once, unless it is paused or gone
 	var setup [][][]byte
 	if key.resp3 {
 		hello := [][]byte{[]byte("HELLO"), []byte("3")}

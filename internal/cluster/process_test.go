@@ -1,0 +1,440 @@
+package cluster_test
+
+// Tests of real aether-kv processes over loopback: a 3-node cluster
+// started by the test, nodes killed with SIGKILL, paused with SIGSTOP,
+// added from a snapshot, and a linearizability check of a recorded
+// history of GET and SET under leader kills.
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+var (
+	longRun = flag.Bool("cluster.long", false, "run the cluster process tests longer: more leader kills and a longer history")
+	binPath string
+)
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	dir, err := os.MkdirTemp("", "aether-cluster-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binPath = filepath.Join(dir, "aether-kv")
+	if !testing.Short() {
+		build := exec.Command("go", "build", "-o", binPath, "../../cmd")
+		build.Stderr = os.Stderr
+		if err := build.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "build aether-kv:", err)
+			os.Exit(1)
+		}
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// node is one aether-kv serve process of a test cluster.
+type node struct {
+	id, addr, raftAddr, dir string
+	cmd                     *exec.Cmd
+	logf                    *os.File
+	client                  *redis.Client // linearizable
+	local                   *redis.Client // READONLY: the node's own copy
+}
+
+type testCluster struct {
+	t     *testing.T
+	nodes []*node
+	peers string
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func newTestCluster(t *testing.T, n int) *testCluster {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts processes; not in -short")
+	}
+	c := &testCluster{t: t}
+	base := t.TempDir()
+	var peers []string
+	for i := range n {
+		nd := &node{id: fmt.Sprintf("n%d", i+1), addr: freePort(t), raftAddr: freePort(t), dir: filepath.Join(base, fmt.Sprintf("n%d", i+1))}
+		c.nodes = append(c.nodes, nd)
+		peers = append(peers, nd.id+"="+nd.raftAddr)
+	}
+	c.peers = strings.Join(peers, ",")
+	for _, nd := range c.nodes {
+		c.start(nd, "--peers", c.peers)
+	}
+	t.Cleanup(c.stopAll)
+	return c
+}
+
+// start starts nd's process with extra flags.
+func (c *testCluster) start(nd *node, extra ...string) {
+	c.t.Helper()
+	if err := os.MkdirAll(nd.dir, 0o755); err != nil {
+		c.t.Fatal(err)
+	}
+	logf, err := os.OpenFile(filepath.Join(nd.dir, "stderr.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	args := append([]string{"serve", "--node-id", nd.id, "--addr", nd.addr, "--raft-addr", nd.raftAddr, "--data-dir", filepath.Join(nd.dir, "data")}, extra...)
+	cmd := exec.Command(binPath, args...)
+	cmd.Env = append(os.Environ(), "SYNC_INTERVAL=1")
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		c.t.Fatal(err)
+	}
+	nd.cmd, nd.logf = cmd, logf
+	opts := func() *redis.Options {
+		return &redis.Options{Addr: nd.addr, MaxRetries: -1, DialTimeout: time.Second, ReadTimeout: 20 * time.Second, WriteTimeout: 5 * time.Second, PoolSize: 32, Protocol: 2}
+	}
+	nd.client = redis.NewClient(opts())
+	lo := opts()
+	lo.OnConnect = func(ctx context.Context, cn *redis.Conn) error { return cn.ReadOnly(ctx).Err() }
+	nd.local = redis.NewClient(lo)
+}
+
+// kill sends SIGKILL to nd and waits for it.
+func (c *testCluster) kill(nd *node) {
+	if nd.cmd == nil {
+		return
+	}
+	nd.cmd.Process.Kill()
+	nd.cmd.Wait()
+	nd.cmd = nil
+	nd.client.Close()
+	nd.local.Close()
+	nd.logf.Close()
+}
+
+func (c *testCluster) stopAll() {
+	for _, nd := range c.nodes {
+		if nd.cmd != nil {
+			nd.cmd.Process.Signal(syscall.SIGCONT)
+		}
+		c.kill(nd)
+	}
+	if c.t.Failed() {
+		for _, nd := range c.nodes {
+			b, _ := os.ReadFile(filepath.Join(nd.dir, "stderr.log"))
+			lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+			c.t.Logf("node %s, last lines of its log:\n%s", nd.id, strings.Join(lines[max(0, len(lines)-25):], "\n"))
+		}
+	}
+}
+
+// raftField returns a field of RAFT STATUS from nd, "" on error.
+func raftField(nd *node, field string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	s, err := nd.client.Do(ctx, "RAFT", "STATUS").Text()
+	if err != nil {
+		return ""
+	}
+	for line := range strings.Lines(s) {
+		if k, v, ok := strings.Cut(strings.TrimSpace(line), ":"); ok && k == field {
+			return v
+		}
+	}
+	return ""
+}
+
+// waitLeader returns the leader once a live node says it is.
+func (c *testCluster) waitLeader(timeout time.Duration) *node {
+	c.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		for _, nd := range c.nodes {
+			if nd.cmd != nil && raftField(nd, "raft_state") == "leader" {
+				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+				err := nd.client.Get(ctx, "probe").Err()
+				cancel()
+				if err == nil || errors.Is(err, redis.Nil) {
+					return nd
+				}
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	c.t.Fatalf("no leader within %v", timeout)
+	return nil
+}
+
+// live returns the nodes whose process runs.
+func (c *testCluster) live() []*node {
+	var out []*node
+	for _, nd := range c.nodes {
+		if nd.cmd != nil {
+			out = append(out, nd)
+		}
+	}
+	return out
+}
+
+// retryable reports whether err says nothing was done and the command may
+// be sent again.
+func retryable(err error) bool {
+	return err != nil && strings.HasPrefix(err.Error(), "TRYAGAIN")
+}
+
+// waitConverged waits until every live node's own copy holds want.
+func (c *testCluster) waitConverged(want map[string]string, timeout time.Duration) {
+	c.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for _, nd := range c.live() {
+		for {
+			missing, wrong := 0, ""
+			for k, v := range want {
+				got, err := nd.local.Get(context.Background(), k).Result()
+				switch {
+				case errors.Is(err, redis.Nil):
+					missing++
+				case err != nil:
+					missing++
+				case got != v && wrong == "":
+					wrong = fmt.Sprintf("%s = %q, want %q", k, got, v)
+				}
+			}
+			if wrong != "" {
+				c.t.Fatalf("node %s: acknowledged write lost or changed: %s", nd.id, wrong)
+			}
+			if missing == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				c.t.Fatalf("node %s: %d of %d acknowledged keys missing after %v", nd.id, missing, len(want), timeout)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+}
+
+// writeLoad runs writers that SET unique keys through every live node
+// until stop is closed, and returns the acknowledged writes and the times
+// of the acknowledgements.
+type writeLoad struct {
+	mu    sync.Mutex
+	acked map[string]string
+	times []time.Time
+	wg    sync.WaitGroup
+	stop  chan struct{}
+}
+
+func (c *testCluster) startWrites(writers int) *writeLoad {
+	w := &writeLoad{acked: map[string]string{}, stop: make(chan struct{})}
+	for g := range writers {
+		w.wg.Add(1)
+		go func() {
+			defer w.wg.Done()
+			for seq := 0; ; seq++ {
+				select {
+				case <-w.stop:
+					return
+				default:
+				}
+				live := c.live()
+				if len(live) == 0 {
+					time.Sleep(10 * time.Millisecond)
+					continue
+				}
+				nd := live[(g+seq)%len(live)]
+				key, value := fmt.Sprintf("w%d-%d", g, seq), fmt.Sprintf("v%d-%d", g, seq)
+				ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+				err := nd.client.Set(ctx, key, value, 0).Err()
+				cancel()
+				if err != nil {
+					time.Sleep(10 * time.Millisecond)
+					continue
+				}
+				w.mu.Lock()
+				w.acked[key] = value
+				w.times = append(w.times, time.Now())
+				w.mu.Unlock()
+			}
+		}()
+	}
+	return w
+}
+
+func (w *writeLoad) finish() map[string]string {
+	close(w.stop)
+	w.wg.Wait()
+	return w.acked
+}
+
+// firstAckAfter returns the time from t to the first acknowledgement after it.
+func (w *writeLoad) firstAckAfter(t time.Time, timeout time.Duration) (time.Duration, bool) {
+	for end := time.Now().Add(timeout); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+		w.mu.Lock()
+		for i := len(w.times) - 1; i >= 0 && w.times[i].After(t); i-- {
+			if i == 0 || !w.times[i-1].After(t) {
+				d := w.times[i].Sub(t)
+				w.mu.Unlock()
+				return d, true
+			}
+		}
+		w.mu.Unlock()
+	}
+	return 0, false
+}
+
+func TestKillLeaderUnderLoad(t *testing.T) {
+	c := newTestCluster(t, 3)
+	c.waitLeader(15 * time.Second)
+	load := c.startWrites(8)
+	rounds := 2
+	if *longRun {
+		rounds = 6
+	}
+	for round := range rounds {
+		time.Sleep(time.Second)
+		leader := c.waitLeader(15 * time.Second)
+		killed := time.Now()
+		c.kill(leader)
+		gap, ok := load.firstAckAfter(killed, 15*time.Second)
+		if !ok {
+			t.Fatalf("round %d: no write acknowledged within 15 s of killing leader %s", round, leader.id)
+		}
+		t.Logf("round %d: leader %s killed; writes acknowledged again after %v", round, leader.id, gap.Round(time.Millisecond))
+		time.Sleep(500 * time.Millisecond)
+		c.start(leader) // restarts from its directories: raft state, store
+	}
+	time.Sleep(500 * time.Millisecond)
+	acked := load.finish()
+	if len(acked) == 0 {
+		t.Fatal("no write acknowledged")
+	}
+	c.waitConverged(acked, 30*time.Second)
+	t.Logf("%d acknowledged writes, all present with their values on all 3 nodes after %d leader kills", len(acked), rounds)
+}
+
+func TestPausedLeaderRejoins(t *testing.T) {
+	c := newTestCluster(t, 3)
+	leader := c.waitLeader(15 * time.Second)
+	if err := leader.client.Set(context.Background(), "before", "1", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	leader.cmd.Process.Signal(syscall.SIGSTOP)
+	stopped := time.Now()
+	var others []*node
+	for _, nd := range c.nodes {
+		if nd != leader {
+			others = append(others, nd)
+		}
+	}
+	// The others elect a leader among themselves and take writes.
+	var during time.Duration
+	for i := 0; ; i++ {
+		err := others[i%2].client.Set(context.Background(), "during", "2", 0).Err()
+		if err == nil {
+			during = time.Since(stopped)
+			break
+		}
+		if time.Since(stopped) > 15*time.Second {
+			t.Fatalf("no write taken within 15 s of pausing the leader: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("leader %s paused (SIGSTOP); the others took writes after %v", leader.id, during.Round(time.Millisecond))
+	time.Sleep(max(0, 2*time.Second-time.Since(stopped)))
+	leader.cmd.Process.Signal(syscall.SIGCONT)
+	c.waitConverged(map[string]string{"before": "1", "during": "2"}, 15*time.Second)
+	if st := raftField(leader, "raft_state"); st != "follower" {
+		t.Errorf("the paused leader's state after it resumed = %q, want follower", st)
+	}
+	// It forwards writes to the new leader.
+	if err := leader.client.Set(context.Background(), "after", "3", 0).Err(); err != nil {
+		t.Fatalf("SET through the resumed node: %v", err)
+	}
+	c.waitConverged(map[string]string{"after": "3"}, 15*time.Second)
+}
+
+func TestJoinFromSnapshot(t *testing.T) {
+	c := newTestCluster(t, 3)
+	leader := c.waitLeader(15 * time.Second)
+	// More entries than raft keeps after a snapshot (10240), so that the
+	// new node cannot be sent the log from its start.
+	const keys = 12000
+	want := map[string]string{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for g := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := g; i < keys; i += 16 {
+				k, v := fmt.Sprintf("s%05d", i), fmt.Sprintf("v%d", i)
+				var err error
+				for try := 0; try < 100; try++ {
+					if err = leader.client.Set(context.Background(), k, v, 0).Err(); !retryable(err) {
+						break
+					}
+					time.Sleep(20 * time.Millisecond)
+				}
+				if err != nil {
+					t.Errorf("SET %s: %v", k, err)
+					return
+				}
+				mu.Lock()
+				want[k] = v
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	if err := leader.client.Do(context.Background(), "RAFT", "SNAPSHOT").Err(); err != nil {
+		t.Fatalf("RAFT SNAPSHOT: %v", err)
+	}
+	n4 := &node{id: "n4", addr: freePort(t), raftAddr: freePort(t), dir: filepath.Join(t.TempDir(), "n4")}
+	c.nodes = append(c.nodes, n4)
+	follower := c.nodes[0]
+	if follower == leader {
+		follower = c.nodes[1]
+	}
+	c.start(n4, "--join", follower.addr) // through a follower: it forwards RAFT ADD
+	c.waitConverged(want, 60*time.Second)
+	b, _ := os.ReadFile(filepath.Join(n4.dir, "stderr.log"))
+	if !strings.Contains(string(b), "store restored from a raft snapshot") {
+		t.Errorf("the new node caught up without restoring a snapshot; its log:\n%s", b)
+	}
+	if got := raftField(leader, "raft_members"); got != "4" {
+		t.Errorf("members after the join = %q, want 4", got)
+	}
+	if err := leader.client.Do(context.Background(), "RAFT", "REMOVE", "n4").Err(); err != nil {
+		t.Fatalf("RAFT REMOVE n4: %v", err)
+	}
+	if got := raftField(leader, "raft_members"); got != "3" {
+		t.Errorf("members after the removal = %q, want 3", got)
+	}
+}
