@@ -1,4 +1,4 @@
-package cluster_test
+package cluster
 
 // Tests of real aether-kv processes over loopback: a 3-node cluster
 // started by the test, nodes killed with SIGKILL, paused with SIGSTOP,
@@ -10,7 +10,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -64,16 +63,6 @@ type testCluster struct {
 	peers string
 }
 
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 func newTestCluster(t *testing.T, n int) *testCluster {
 	t.Helper()
 	if testing.Short() {
@@ -83,7 +72,7 @@ func newTestCluster(t *testing.T, n int) *testCluster {
 	base := t.TempDir()
 	var peers []string
 	for i := range n {
-		nd := &node{id: fmt.Sprintf("n%d", i+1), addr: freePort(t), raftAddr: freePort(t), dir: filepath.Join(base, fmt.Sprintf("n%d", i+1))}
+		nd := &node{id: fmt.Sprintf("n%d", i+1), addr: freeAddr(t), raftAddr: freeAddr(t), dir: filepath.Join(base, fmt.Sprintf("n%d", i+1))}
 		c.nodes = append(c.nodes, nd)
 		peers = append(peers, nd.id+"="+nd.raftAddr)
 	}
@@ -416,7 +405,7 @@ func TestJoinFromSnapshot(t *testing.T) {
 	if err := leader.client.Do(context.Background(), "RAFT", "SNAPSHOT").Err(); err != nil {
 		t.Fatalf("RAFT SNAPSHOT: %v", err)
 	}
-	n4 := &node{id: "n4", addr: freePort(t), raftAddr: freePort(t), dir: filepath.Join(t.TempDir(), "n4")}
+	n4 := &node{id: "n4", addr: freeAddr(t), raftAddr: freeAddr(t), dir: filepath.Join(t.TempDir(), "n4")}
 	c.nodes = append(c.nodes, n4)
 	follower := c.nodes[0]
 	if follower == leader {
