@@ -29,6 +29,15 @@ func (s *Server) routeHere(c *conn, spec *commandSpec, args [][]byte) bool {
 	if !spec.write && c.readonly {
 		return true
 	}
+	if spec.write && node.IsLeader() {
+		// The leadership check runs while the command does: a write
+		// that commits needs none, but one that writes nothing (SET NX
+		// of a key that exists, DEL of a missing one) answered from
+		// this node's data, and must not be acknowledged if the node
+		// was no longer the leader (see finishWrite).
+		c.verifying = node.VerifyAsync()
+		return true
+	}
 	err := node.Verify()
 	if err == nil {
 		return true
@@ -44,6 +53,22 @@ func (s *Server) routeHere(c *conn, spec *commandSpec, args [][]byte) bool {
 		c.out.error("TRYAGAIN " + err.Error())
 	}
 	return false
+}
+
+// finishWrite waits for the leadership check begun with a write command
+// whose reply starts at mark in the output buffer (sent is the count of
+// buffers sent before it). If the check failed, the reply is replaced by
+// an error: the command may have written or not.
+func (s *Server) finishWrite(c *conn, mark, sent int) {
+	err := <-c.verifying
+	c.verifying = nil
+	if err == nil {
+		return
+	}
+	if c.out.sent == sent && len(c.out.buf) >= mark {
+		c.out.buf = c.out.buf[:mark]
+	}
+	c.out.error("ERR leadership lost while the command ran: it may or may not have been applied (" + err.Error() + ")")
 }
 
 // forward runs args on the leader and relays its reply.

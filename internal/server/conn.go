@@ -37,6 +37,7 @@ type conn struct {
 	unsynced  bool          // a write ran whose reply waits for a sync (Config.SyncWrites)
 	readonly  bool          // READONLY: reads may be served by a follower, stale (cluster mode)
 	forwarded bool          // RAFT FORWARDED: a follower forwards its clients' commands here
+	verifying <-chan error  // the leadership check of the write command running (cluster mode)
 	value     []byte        // reused to read values into
 	nameBuf   [32]byte
 }

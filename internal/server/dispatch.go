@@ -158,7 +158,11 @@ func (s *Server) dispatch(c *conn, args [][]byte) {
 	start := monoNow()
 	errs := c.out.errors
 	c.unsynced = c.unsynced || spec.write
+	mark, sent := len(c.out.buf), c.out.sent
 	s.run(c, spec, args)
+	if c.verifying != nil {
+		s.finishWrite(c, mark, sent)
+	}
 	took := monoNow() - start
 	failed := c.out.errors != errs
 	st.calls.Add(1)

@@ -23,6 +23,7 @@ type writer struct {
 	err    error
 	resp3  bool
 	errors int          // error replies written
+	sent   int          // buffers sent: flush calls that wrote
 	stats  *serverStats // counts the error replies by code, if not nil
 	// beforeFlush, if not nil, runs before buffered replies are sent; its
 	// error stops them.
@@ -40,6 +41,7 @@ func (w *writer) flush() error {
 		}
 	}
 	_, w.err = w.w.Write(w.buf)
+	w.sent++
 	if cap(w.buf) > 4*flushAt {
 		w.buf = nil
 	} else {
