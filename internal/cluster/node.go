@@ -368,6 +368,30 @@ func (n *Node) Leader() (id, respAddr string) {
 	return string(lid), n.fsm.reg.get(string(lid))
 }
 
+// Register records, through the log, the Redis-protocol address of node
+// id; only the leader can. Followers register themselves through the
+// leader (RAFT REGISTER), so that ROLE and RAFT STATUS show every
+// node's address.
+func (n *Node) Register(id, respAddr string) error {
+	if n.fsm.reg.get(id) == respAddr {
+		return nil
+	}
+	f := n.raft.Apply(encodeRegister(id, respAddr), n.cfg.ApplyTimeout)
+	if err := f.Error(); err != nil {
+		if errors.Is(err, raft.ErrNotLeader) {
+			return ErrNotLeader
+		}
+		return fmt.Errorf("cluster: register %s: %w", id, err)
+	}
+	return nil
+}
+
+// Registered reports whether the registry has this node's address.
+func (n *Node) Registered() bool { return n.fsm.reg.get(n.cfg.NodeID) == n.cfg.RESPAddr }
+
+// RESPAddr returns the node's Redis-protocol address, as registered.
+func (n *Node) RESPAddr() string { return n.cfg.RESPAddr }
+
 // ID returns the node's id.
 func (n *Node) ID() string { return n.cfg.NodeID }
 

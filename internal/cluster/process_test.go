@@ -10,6 +10,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -425,5 +426,50 @@ func TestJoinFromSnapshot(t *testing.T) {
 	}
 	if got := raftField(leader, "raft_members"); got != "3" {
 		t.Errorf("members after the removal = %q, want 3", got)
+	}
+}
+
+func TestRoleAndRegistry(t *testing.T) {
+	c := newTestCluster(t, 3)
+	leader := c.waitLeader(15 * time.Second)
+	// Every node's address reaches the registry within a few seconds.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		status, err := leader.client.Do(context.Background(), "RAFT", "STATUS").Text()
+		if err != nil {
+			t.Fatal(err)
+		}
+		all := true
+		for _, nd := range c.nodes {
+			all = all && strings.Contains(status, "id="+nd.id+",raft="+nd.raftAddr+",addr="+nd.addr+",voter=1")
+		}
+		if all {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("RAFT STATUS after 10 s does not list every node's address:\n%s", status)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	role, err := leader.client.Do(context.Background(), "ROLE").Slice()
+	if err != nil || len(role) != 3 || role[0] != "master" {
+		t.Fatalf("ROLE on the leader = %v, %v", role, err)
+	}
+	if followers, _ := role[2].([]any); len(followers) != 2 {
+		t.Errorf("ROLE on the leader lists followers %v, want 2", role[2])
+	}
+	for _, nd := range c.nodes {
+		if nd == leader {
+			continue
+		}
+		role, err := nd.client.Do(context.Background(), "ROLE").Slice()
+		host, port, _ := net.SplitHostPort(leader.addr)
+		if err != nil || len(role) != 5 || role[0] != "slave" || role[1] != host || fmt.Sprint(role[2]) != port || role[3] != "connected" {
+			t.Errorf("ROLE on follower %s = %v, %v; want slave %s %s connected", nd.id, role, err, host, port)
+		}
+		info, err := nd.client.Info(context.Background(), "replication").Result()
+		if err != nil || !strings.Contains(info, "role:slave") || !strings.Contains(info, "raft_leader_id:"+leader.id) || !strings.Contains(info, "raft_term:") || !strings.Contains(info, "raft_commit_index:") {
+			t.Errorf("INFO replication on follower %s = %q, %v", nd.id, info, err)
+		}
 	}
 }

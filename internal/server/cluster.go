@@ -6,6 +6,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aether-kv/aether-kv/internal/cluster"
 )
@@ -122,7 +123,7 @@ func (s *Server) raftCmd(c *conn, args [][]byte) {
 	}
 	sub := strings.ToLower(string(args[1]))
 	switch {
-	case sub == "add" && len(args) == 4, sub == "remove" && len(args) == 3:
+	case sub == "add" && len(args) == 4, sub == "remove" && len(args) == 3, sub == "register" && len(args) == 4:
 		if !node.IsLeader() {
 			if c.forwarded {
 				c.out.error("TRYAGAIN this node is no longer the leader")
@@ -138,6 +139,8 @@ func (s *Server) raftCmd(c *conn, args [][]byte) {
 				return
 			}
 			err = node.AddVoter(string(args[2]), string(args[3]))
+		} else if sub == "register" {
+			err = node.Register(string(args[2]), string(args[3]))
 		} else {
 			err = node.RemoveServer(string(args[2]))
 		}
@@ -159,10 +162,32 @@ func (s *Server) raftCmd(c *conn, args [][]byte) {
 	case sub == "forwarded" && len(args) == 2:
 		c.forwarded = true
 		c.out.ok()
-	case sub == "add" || sub == "remove" || sub == "status" || sub == "snapshot" || sub == "forwarded":
+	case sub == "add" || sub == "remove" || sub == "register" || sub == "status" || sub == "snapshot" || sub == "forwarded":
 		c.out.error(wrongArgs("raft|" + sub))
 	default:
 		c.out.error(unknownSubcommand(args[1], "raft"))
+	}
+}
+
+// registerLoop has the leader record this node's address, once a second
+// until it has, so that ROLE and RAFT STATUS show it.
+func (s *Server) registerLoop() {
+	node := s.cfg.Cluster
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-tick.C:
+		}
+		if node.Registered() || node.IsLeader() {
+			continue // a leader registers itself
+		}
+		if _, addr := node.Leader(); addr != "" {
+			args := [][]byte{[]byte("RAFT"), []byte("REGISTER"), []byte(node.ID()), []byte(node.RESPAddr())}
+			s.fwd.do(addr, false, args, nil, func() bool { return false })
+		}
 	}
 }
 

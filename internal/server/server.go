@@ -223,6 +223,9 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	s.mu.serving, s.mu.ln = true, ln
 	s.goBackground(s.sampleOps)
+	if s.cfg.Cluster != nil {
+		s.goBackground(s.registerLoop)
+	}
 	s.mu.Unlock()
 	s.log.Info("serving", "addr", ln.Addr().String(), "max_clients", s.cfg.MaxClients,
 		"password", s.cfg.Password != "", "metrics_addr", s.cfg.MetricsAddr)
