@@ -71,7 +71,6 @@ func Open(dir string, opts *Options) (*DB, error) {
 		return nil, fmt.Errorf("aetherkv: open: %w", err)
 	}
 	db := &DB{dir: dir, opts: o, lock: lock, clock: newClock(), stop: make(chan struct{}), kick: make(chan struct{}, 1)}
-	db.commit.cond.L = &db.commit.mu
 	if err := db.load(); err != nil {
 		lock.Close()
 		return nil, fmt.Errorf("aetherkv: open %s: %w", dir, err)

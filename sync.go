@@ -3,11 +3,13 @@ package aetherkv
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
-// gatherYields is how many times a round's leader yields before it
-// flushes.
+// gatherYields is how many times a round's leader yields, at least, to
+// let other writers join the round before it flushes, unless they all
+// have.
 const gatherYields = 8
 
 // committer lets concurrent writers share fsyncs (group commit). A writer
@@ -17,10 +19,19 @@ const gatherYields = 8
 // on appending; when it is done it wakes every waiter at once, and the
 // first whose record is still not covered leads the next round, which
 // covers everyone who appended meanwhile.
+//
+// Waiters sleep on a channel that the round closes, so that waking them
+// takes no lock: with a condition variable, each woken writer had to
+// take the committer's mutex in turn before it could write again.
 type committer struct {
-	mu      sync.Mutex
-	cond    sync.Cond // signalled when a round ends
-	leading bool      // a round is running
+	mu      sync.Mutex    // guards leading and done
+	leading bool          // a round is running
+	done    chan struct{} // closed when the running round ends
+
+	waiting   atomic.Int32 // writers in syncTo
+	arrivals  atomic.Int32 // writers that came to wait since the last round's flush
+	target    atomic.Int32 // writers waiting when the last round ended
+	fsyncTime atomic.Int64 // how long the last round's fsync took, in nanoseconds
 }
 
 // syncTo returns once everything up to write position end is durable, or
@@ -30,19 +41,26 @@ func (db *DB) syncTo(end int64) error {
 		return nil
 	}
 	c := &db.commit
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.waiting.Add(1)
+	defer c.waiting.Add(-1)
+	c.arrivals.Add(1)
 	for db.synced.Load() < end {
+		c.mu.Lock()
 		if c.leading {
-			c.cond.Wait()
+			done := c.done
+			c.mu.Unlock()
+			<-done
 			continue
 		}
 		c.leading = true
+		c.done = make(chan struct{})
 		c.mu.Unlock()
-		err := db.syncRound()
+		err := db.syncRound(c.target.Load())
+		c.target.Store(c.waiting.Load())
 		c.mu.Lock()
 		c.leading = false
-		c.cond.Broadcast()
+		close(c.done)
+		c.mu.Unlock()
 		if err != nil {
 			return err
 		}
@@ -54,24 +72,24 @@ func (db *DB) syncTo(end int64) error {
 // file that a round could otherwise be fsyncing.
 func (db *DB) pauseSyncs(fn func()) {
 	c := &db.commit
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for c.leading {
-		c.cond.Wait()
+	for {
+		c.mu.Lock()
+		if !c.leading {
+			defer c.mu.Unlock()
+			fn()
+			return
+		}
+		done := c.done
+		c.mu.Unlock()
+		<-done
 	}
-	fn()
 }
 
 // syncRound flushes the buffer and fsyncs the active file, and records
 // what is durable. Only the leader of a round calls it.
-func (db *DB) syncRound() error {
-	// The writers the last round released are appending again: give them
-	// a moment, so that this round covers them too rather than leaving
-	// them for the next (about twice the writes per fsync with many
-	// writers; see BenchmarkPutDurable).
-	for range gatherYields {
-		runtime.Gosched()
-	}
+
+func (db *DB) syncRound(target int32) error {
+	db.gather(target)
 	db.mu.Lock()
 	if err := db.mu.err; err != nil || db.mu.closed {
 		db.mu.Unlock()
@@ -81,6 +99,7 @@ func (db *DB) syncRound() error {
 		return err
 	}
 	log := db.mu.log
+	db.commit.arrivals.Store(0)
 	err := log.Flush()
 	flushed := db.mu.base + log.Flushed()
 	if err != nil {
@@ -93,6 +112,7 @@ func (db *DB) syncRound() error {
 	// The fsync runs without the lock, so that writers go on appending to
 	// the buffer while it runs. Close and merge wait for the round to end
 	// (pauseSyncs) before they close a file.
+	start := time.Now()
 	if err := log.Sync(); err != nil {
 		// After a failed fsync the kernel may have dropped the dirty pages
 		// and will not report it again: never retry and trust it.
@@ -101,9 +121,26 @@ func (db *DB) syncRound() error {
 		db.mu.Unlock()
 		return err
 	}
+	db.commit.fsyncTime.Store(int64(time.Since(start)))
 	db.fsyncs.Add(1)
 	db.advanceSynced(flushed)
 	return nil
+}
+
+// gather lets the writers that the last round released append again, so
+// that this round covers them too rather than leaving them for the next:
+// the leader yields until as many writers have come to wait as were
+// waiting when the last round ended (target), or gatherYields times and
+// half as long as the last fsync took, past which waiting costs the
+// writers that have come more than it saves the others. A lone writer
+// never waits.
+func (db *DB) gather(target int32) {
+	c := &db.commit
+	start := time.Now()
+	limit := time.Duration(c.fsyncTime.Load() / 2)
+	for i := 0; c.arrivals.Load() < target && (i < gatherYields || time.Since(start) < limit); i++ {
+		runtime.Gosched()
+	}
 }
 
 // advanceSynced records that everything up to write position pos is
