@@ -22,35 +22,9 @@ n=${N:-200000}
 reps=${REPS:-3}
 common=(-c 50 -d 100 -r 1000000 -n "$n" -t set,get -q --csv)
 
-if ! command -v redis-server >/dev/null || ! command -v redis-benchmark >/dev/null; then
-  if [ "$(id -u)" = 0 ]; then
-    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server redis-tools
-  else
-    echo "redis-compare: needs redis-server and redis-benchmark (apt-get install redis-server redis-tools)" >&2
-    exit 1
-  fi
-fi
-
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-go build -o "$work/aether-kv" ./cmd/main.go
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-wait_ping() { # wait_ping PORT
-  for _ in $(seq 100); do
-    [ "$(redis-cli -p "$1" PING 2>/dev/null)" = PONG ] && return 0
-    sleep 0.1
-  done
-  echo "redis-compare: nothing answers on port $1" >&2
-  return 1
-}
+. bench/lib.sh
+need_redis_tools redis-compare redis-server redis-tools
+start_work
 
 # start_servers MODE: starts both servers on fresh data and sets
 # aether_port and redis_port.

@@ -70,7 +70,7 @@ func (p *program) runNode(ctx context.Context, cfg *config.Config, opts *aetherk
 	node, err := cluster.Open(db, cluster.Config{
 		NodeID: cfg.NodeID, RaftAddr: cfg.RaftAddr, RaftDir: raftDir,
 		RESPAddr: advertised(ln.Addr(), cfg.RaftAddr), Peers: peers,
-		Options: *opts, Logger: logger, LogOutput: os.Stderr,
+		Options: *opts, Logger: logger, LogOutput: os.Stderr, TrailingLogs: uint64(cfg.RaftTrailingLogs),
 		Fatal: func(err error) {
 			logger.Error("the store failed a committed write: stopping; the node replays the raft log when it starts again", "err", err)
 			os.Exit(1)

@@ -50,7 +50,7 @@ type testNode struct {
 	dir string
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -60,7 +60,7 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-func startNode(t *testing.T, dir, id, addr string, peers []Peer) *testNode {
+func startNode(t testing.TB, dir, id, addr string, peers []Peer) *testNode {
 	t.Helper()
 	db, err := aetherkv.Open(filepath.Join(dir, "data"), nil)
 	if err != nil {
@@ -89,7 +89,7 @@ func (tn *testNode) stop() {
 	}
 }
 
-func waitLeader(t *testing.T, nodes []*testNode) *testNode {
+func waitLeader(t testing.TB, nodes []*testNode) *testNode {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
@@ -119,16 +119,22 @@ func waitValue(t *testing.T, n *testNode, key, want string) {
 	}
 }
 
-func TestClusterReplicatesAndJoinsFromSnapshot(t *testing.T) {
-	base := t.TempDir()
+// startCluster starts an in-process cluster of n nodes under base.
+func startCluster(t testing.TB, base string, n int) ([]*testNode, []Peer) {
 	var peers []Peer
-	for i := range 3 {
+	for i := range n {
 		peers = append(peers, Peer{ID: fmt.Sprintf("n%d", i+1), Addr: freeAddr(t)})
 	}
 	var nodes []*testNode
 	for i, p := range peers {
 		nodes = append(nodes, startNode(t, filepath.Join(base, fmt.Sprint(i)), p.ID, p.Addr, peers))
 	}
+	return nodes, peers
+}
+
+func TestClusterReplicatesAndJoinsFromSnapshot(t *testing.T) {
+	base := t.TempDir()
+	nodes, peers := startCluster(t, base, 3)
 	leader := waitLeader(t, nodes)
 	if err := leader.Verify(); err != nil {
 		t.Fatalf("Verify on the leader: %v", err)

@@ -125,6 +125,7 @@ type Node struct {
 	ready    atomic.Bool  // leader, and its barrier is applied
 	term     atomic.Int64 // leadership generation, to drop stale barriers
 	verifier verifier
+	prop     *proposer
 	done     chan struct{}
 	wg       sync.WaitGroup
 }
@@ -227,8 +228,10 @@ func Open(db *aetherkv.DB, cfg Config) (*Node, error) {
 		return fail(fmt.Errorf("cluster: start raft: %w", err))
 	}
 	n.verifier.raft = n.raft
-	n.wg.Add(1)
+	n.prop = newProposer(n)
+	n.wg.Add(2)
 	go n.watchLeadership()
+	go n.prop.loop()
 	return n, nil
 }
 
@@ -342,20 +345,10 @@ func (n *Node) Propose(ops []Op) error {
 		}
 		return ErrNotReady
 	}
-	f := n.raft.Apply(encodeWrite(ops), n.cfg.ApplyTimeout)
-	if err := f.Error(); err != nil {
-		switch {
-		case errors.Is(err, raft.ErrNotLeader):
-			return ErrNotLeader
-		case errors.Is(err, raft.ErrLeadershipLost), errors.Is(err, raft.ErrEnqueueTimeout), errors.Is(err, raft.ErrRaftShutdown):
-			return fmt.Errorf("%w (%v)", ErrIndeterminate, err)
-		}
-		return fmt.Errorf("cluster: %w", err)
+	if err := n.fsm.check(ops); err != nil {
+		return err // refused before it is sent: the entry carries other writes too
 	}
-	if err, ok := f.Response().(error); ok && err != nil {
-		return err
-	}
-	return nil
+	return n.prop.propose(ops)
 }
 
 // Leader returns the id of the leader and the address of its

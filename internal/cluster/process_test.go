@@ -97,7 +97,7 @@ func (c *testCluster) start(nd *node, extra ...string) {
 	}
 	args := append([]string{"serve", "--node-id", nd.id, "--addr", nd.addr, "--raft-addr", nd.raftAddr, "--data-dir", filepath.Join(nd.dir, "data")}, extra...)
 	cmd := exec.Command(binPath, args...)
-	cmd.Env = append(os.Environ(), "SYNC_INTERVAL=1")
+	cmd.Env = append(os.Environ(), "SYNC_INTERVAL=1", "RAFT_TRAILING_LOGS=64")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		c.t.Fatal(err)
@@ -370,8 +370,8 @@ func TestPausedLeaderRejoins(t *testing.T) {
 func TestJoinFromSnapshot(t *testing.T) {
 	c := newTestCluster(t, 3)
 	leader := c.waitLeader(15 * time.Second)
-	// More entries than raft keeps after a snapshot (10240), so that the
-	// new node cannot be sent the log from its start.
+	// The nodes keep 64 entries after a snapshot (RAFT_TRAILING_LOGS), so
+	// that the new node cannot be sent the log from its start.
 	const keys = 12000
 	want := map[string]string{}
 	var mu sync.Mutex

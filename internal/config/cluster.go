@@ -26,6 +26,7 @@ func resolveCluster(settings map[string]setting, c *Config) error {
 		parseAddr(keyRaftAddr, settings[keyRaftAddr], true, &c.RaftAddr),
 		parsePeers(settings[keyPeers], &c.Peers),
 		parseAddr(keyJoin, settings[keyJoin], true, &c.Join),
+		parseInt(keyRaftTrailingLogs, settings[keyRaftTrailingLogs], 1, 100_000_000, "an integer from 1 to 100000000", &c.RaftTrailingLogs),
 	}
 	if err := errors.Join(errs...); err != nil {
 		return err

@@ -49,6 +49,9 @@ type Config struct {
 	RaftDir  string // RAFT_DIR; "" for DATA_DIR/raft
 	Peers    []Peer // PEERS, the initial members, to start a new cluster
 	Join     string // JOIN, the address of a running node to join through
+	// RAFT_TRAILING_LOGS, log entries kept after a snapshot, for
+	// followers that fall behind to catch up without a snapshot.
+	RaftTrailingLogs int
 
 	settings map[string]setting // as loaded, for Override
 }
@@ -77,12 +80,14 @@ const (
 	keyRaftDir  = "RAFT_DIR"
 	keyPeers    = "PEERS"
 	keyJoin     = "JOIN"
+
+	keyRaftTrailingLogs = "RAFT_TRAILING_LOGS"
 )
 
 // keys lists every setting in the order they are validated and reported.
 var keys = []string{keyDataDir, keyHeaderSize, keyBatchSize, keySyncInterval, keyMaxKeySize, keyMaxValueSize, keyMaxFileSize, keyMergeRatio, keySyncMode,
 	keyAddr, keyPassword, keyMaxClients, keyIdleTimeout, keyRequestTimeout, keyMetricsAddr,
-	keyNodeID, keyRaftAddr, keyRaftDir, keyPeers, keyJoin}
+	keyNodeID, keyRaftAddr, keyRaftDir, keyPeers, keyJoin, keyRaftTrailingLogs}
 
 // defaults are the values of settings absent from the file and the
 // environment; they match the embedded template.
@@ -109,6 +114,8 @@ var defaults = map[string]string{
 	keyRaftDir:  "",
 	keyPeers:    "",
 	keyJoin:     "",
+
+	keyRaftTrailingLogs: "10240",
 }
 
 // fileValues is the shape of the file, decoded with KnownFields so that an
@@ -136,6 +143,8 @@ type fileValues struct {
 	RaftDir  string `yaml:"RAFT_DIR"`
 	Peers    string `yaml:"PEERS"`
 	Join     string `yaml:"JOIN"`
+
+	RaftTrailingLogs string `yaml:"RAFT_TRAILING_LOGS"`
 }
 
 // setting is the raw text of one setting and where it came from.
@@ -278,6 +287,8 @@ func parse(src string, data []byte, getenv func(string) (string, bool)) (map[str
 		keyRaftDir:  fv.RaftDir,
 		keyPeers:    fv.Peers,
 		keyJoin:     fv.Join,
+
+		keyRaftTrailingLogs: fv.RaftTrailingLogs,
 	}
 	for k, line := range seen {
 		settings[k] = setting{value: values[k], origin: fmt.Sprintf("set in %s line %d", src, line)}

@@ -64,6 +64,8 @@ func TestLoadDefaults(t *testing.T) {
 				MaxClients:     10000,
 				IdleTimeout:    300 * time.Second,
 				RequestTimeout: 10 * time.Second,
+
+				RaftTrailingLogs: 10240,
 			}
 			got := *c
 			got.settings = nil
@@ -115,6 +117,7 @@ func TestTemplate(t *testing.T) {
 		"RAFT_DIR: ${RAFT_DIR:-}",
 		"PEERS: ${PEERS:-}",
 		"JOIN: ${JOIN:-}",
+		"RAFT_TRAILING_LOGS: ${RAFT_TRAILING_LOGS:-10240}",
 	}
 	var got []string
 	for line := range strings.Lines(string(tmpl)) {
