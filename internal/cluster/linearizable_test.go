@@ -100,7 +100,7 @@ func TestLinearizableUnderLeaderKills(t *testing.T) {
 				default:
 				}
 				nd := c.nodes[(g+seq/50)%len(c.nodes)] // move to another node now and then
-				if nd.cmd == nil {
+				if !nd.running.Load() {
 					time.Sleep(5 * time.Millisecond)
 					continue
 				}

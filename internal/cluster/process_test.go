@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -52,9 +53,10 @@ func TestMain(m *testing.M) {
 // node is one aether-kv serve process of a test cluster.
 type node struct {
 	id, addr, raftAddr, dir string
-	cmd                     *exec.Cmd
+	cmd                     *exec.Cmd   // used by the test's goroutine only
+	running                 atomic.Bool // cmd is not nil, for the others
 	logf                    *os.File
-	client                  *redis.Client // linearizable
+	client                  *redis.Client // linearizable; reconnects across restarts
 	local                   *redis.Client // READONLY: the node's own copy
 }
 
@@ -103,6 +105,10 @@ func (c *testCluster) start(nd *node, extra ...string) {
 		c.t.Fatal(err)
 	}
 	nd.cmd, nd.logf = cmd, logf
+	nd.running.Store(true)
+	if nd.client != nil {
+		return
+	}
 	opts := func() *redis.Options {
 		return &redis.Options{Addr: nd.addr, MaxRetries: -1, DialTimeout: time.Second, ReadTimeout: 20 * time.Second, WriteTimeout: 5 * time.Second, PoolSize: 32, Protocol: 2}
 	}
@@ -117,11 +123,10 @@ func (c *testCluster) kill(nd *node) {
 	if nd.cmd == nil {
 		return
 	}
+	nd.running.Store(false)
 	nd.cmd.Process.Kill()
 	nd.cmd.Wait()
 	nd.cmd = nil
-	nd.client.Close()
-	nd.local.Close()
 	nd.logf.Close()
 }
 
@@ -131,6 +136,10 @@ func (c *testCluster) stopAll() {
 			nd.cmd.Process.Signal(syscall.SIGCONT)
 		}
 		c.kill(nd)
+		if nd.client != nil {
+			nd.client.Close()
+			nd.local.Close()
+		}
 	}
 	if c.t.Failed() {
 		for _, nd := range c.nodes {
@@ -163,7 +172,7 @@ func (c *testCluster) waitLeader(timeout time.Duration) *node {
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
 		for _, nd := range c.nodes {
-			if nd.cmd != nil && raftField(nd, "raft_state") == "leader" {
+			if nd.running.Load() && raftField(nd, "raft_state") == "leader" {
 				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 				err := nd.client.Get(ctx, "probe").Err()
 				cancel()
@@ -182,7 +191,7 @@ func (c *testCluster) waitLeader(timeout time.Duration) *node {
 func (c *testCluster) live() []*node {
 	var out []*node
 	for _, nd := range c.nodes {
-		if nd.cmd != nil {
+		if nd.running.Load() {
 			out = append(out, nd)
 		}
 	}
@@ -233,7 +242,8 @@ func (c *testCluster) waitConverged(want map[string]string, timeout time.Duratio
 type writeLoad struct {
 	mu    sync.Mutex
 	acked map[string]string
-	times []time.Time
+	sent  []time.Time // when each acknowledged write was sent, in order of acknowledgement
+	times []time.Time // and when it was acknowledged
 	wg    sync.WaitGroup
 	stop  chan struct{}
 }
@@ -257,6 +267,7 @@ func (c *testCluster) startWrites(writers int) *writeLoad {
 				}
 				nd := live[(g+seq)%len(live)]
 				key, value := fmt.Sprintf("w%d-%d", g, seq), fmt.Sprintf("v%d-%d", g, seq)
+				sent := time.Now()
 				ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 				err := nd.client.Set(ctx, key, value, 0).Err()
 				cancel()
@@ -266,6 +277,7 @@ func (c *testCluster) startWrites(writers int) *writeLoad {
 				}
 				w.mu.Lock()
 				w.acked[key] = value
+				w.sent = append(w.sent, sent)
 				w.times = append(w.times, time.Now())
 				w.mu.Unlock()
 			}
@@ -280,12 +292,13 @@ func (w *writeLoad) finish() map[string]string {
 	return w.acked
 }
 
-// firstAckAfter returns the time from t to the first acknowledgement after it.
+// firstAckAfter returns the time from t to the first acknowledgement of a
+// write sent after t.
 func (w *writeLoad) firstAckAfter(t time.Time, timeout time.Duration) (time.Duration, bool) {
 	for end := time.Now().Add(timeout); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
 		w.mu.Lock()
-		for i := len(w.times) - 1; i >= 0 && w.times[i].After(t); i-- {
-			if i == 0 || !w.times[i-1].After(t) {
+		for i := range w.sent { // in order of acknowledgement
+			if w.sent[i].After(t) {
 				d := w.times[i].Sub(t)
 				w.mu.Unlock()
 				return d, true
