@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -221,4 +223,73 @@ func TestClusterReplicatesAndJoinsFromSnapshot(t *testing.T) {
 	restarted := startNode(t, follower.dir, id, peers[idx].Addr, peers)
 	waitValue(t, restarted, "missed", "1")
 	waitValue(t, restarted, "k150", "v150")
+}
+
+func TestInterruptedRestoreFinishesAtStart(t *testing.T) {
+	base := t.TempDir()
+	nodes, peers := startCluster(t, base, 3)
+	leader := waitLeader(t, nodes)
+	for i := range 50 {
+		if err := leader.Propose([]Op{{Key: fmt.Appendf(nil, "k%02d", i), Value: []byte("v")}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := leader.Snapshot(); err != nil {
+		t.Fatal(err)
+	}
+	if err := leader.Propose([]Op{{Key: []byte("after"), Value: []byte("snapshot")}}); err != nil {
+		t.Fatal(err)
+	}
+	// The node stops in the middle of a restore: its store has lost keys,
+	// and the marker says a restore was under way.
+	id, dir := leader.ID(), leader.dir
+	var addr string
+	for _, p := range peers {
+		if p.ID == id {
+			addr = p.Addr
+		}
+	}
+	leader.stop()
+	db, err := aetherkv.Open(filepath.Join(dir, "data"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 25 {
+		db.Delete(fmt.Appendf(nil, "k%02d", i))
+	}
+	db.Put([]byte("junk"), []byte("from a snapshot half read"))
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeFileSync(filepath.Join(dir, "data", "raft", restoringName), nil); err != nil {
+		t.Fatal(err)
+	}
+	restarted := startNode(t, dir, id, addr, peers)
+	if _, err := os.Stat(filepath.Join(dir, "data", "raft", restoringName)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("restore marker still there after start-up: %v", err)
+	}
+	for i := range 50 {
+		waitValue(t, restarted, fmt.Sprintf("k%02d", i), "v")
+	}
+	waitValue(t, restarted, "after", "snapshot") // replayed from the log after the snapshot
+	if _, err := restarted.db.Get([]byte("junk")); !errors.Is(err, aetherkv.ErrNotFound) {
+		t.Errorf("a key the snapshot does not hold survived the restore: err = %v", err)
+	}
+}
+
+func TestRefusesStoreWithoutRaftState(t *testing.T) {
+	dir := t.TempDir()
+	db, err := aetherkv.Open(filepath.Join(dir, "data"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Put([]byte("k"), []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	_, err = Open(db, Config{NodeID: "n1", RaftAddr: addr, RaftDir: filepath.Join(dir, "raft"), Peers: []Peer{{"n1", addr}}})
+	if err == nil || !strings.Contains(err.Error(), "has 1 keys but") {
+		t.Fatalf("Open over a store with data and no raft state: err = %v", err)
+	}
 }
