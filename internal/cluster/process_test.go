@@ -62,16 +62,17 @@ type node struct {
 
 type testCluster struct {
 	t     *testing.T
+	env   []string // the nodes' environment, beside the test's
 	nodes []*node
 	peers string
 }
 
-func newTestCluster(t *testing.T, n int) *testCluster {
+func newTestCluster(t *testing.T, n int, env ...string) *testCluster {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("starts processes; not in -short")
 	}
-	c := &testCluster{t: t}
+	c := &testCluster{t: t, env: env}
 	base := t.TempDir()
 	var peers []string
 	for i := range n {
@@ -99,7 +100,7 @@ func (c *testCluster) start(nd *node, extra ...string) {
 	}
 	args := append([]string{"serve", "--node-id", nd.id, "--addr", nd.addr, "--raft-addr", nd.raftAddr, "--data-dir", filepath.Join(nd.dir, "data")}, extra...)
 	cmd := exec.Command(binPath, args...)
-	cmd.Env = append(os.Environ(), "SYNC_INTERVAL=1", "RAFT_TRAILING_LOGS=64")
+	cmd.Env = append(append(os.Environ(), "SYNC_INTERVAL=1", "RAFT_TRAILING_LOGS=64"), c.env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		c.t.Fatal(err)
@@ -110,12 +111,22 @@ func (c *testCluster) start(nd *node, extra ...string) {
 		return
 	}
 	opts := func() *redis.Options {
-		return &redis.Options{Addr: nd.addr, MaxRetries: -1, DialTimeout: time.Second, ReadTimeout: 20 * time.Second, WriteTimeout: 5 * time.Second, PoolSize: 32, Protocol: 2}
+		return &redis.Options{Addr: nd.addr, Password: c.password(), MaxRetries: -1, DialTimeout: time.Second, ReadTimeout: 20 * time.Second, WriteTimeout: 5 * time.Second, PoolSize: 32, Protocol: 2}
 	}
 	nd.client = redis.NewClient(opts())
 	lo := opts()
 	lo.OnConnect = func(ctx context.Context, cn *redis.Conn) error { return cn.ReadOnly(ctx).Err() }
 	nd.local = redis.NewClient(lo)
+}
+
+// password returns the PASSWORD the nodes are given, if any.
+func (c *testCluster) password() string {
+	for _, kv := range c.env {
+		if v, ok := strings.CutPrefix(kv, "PASSWORD="); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 // kill sends SIGKILL to nd and waits for it.
@@ -485,4 +496,38 @@ func TestRoleAndRegistry(t *testing.T) {
 			t.Errorf("INFO replication on follower %s = %q, %v", nd.id, info, err)
 		}
 	}
+}
+
+func TestPasswordProtectedCluster(t *testing.T) {
+	c := newTestCluster(t, 3, "PASSWORD=s3cret")
+	leader := c.waitLeader(15 * time.Second)
+	for _, nd := range c.nodes {
+		if nd == leader {
+			continue
+		}
+		// Through a follower: it forwards with the password.
+		var err error
+		for try := 0; try < 100; try++ {
+			if err = nd.client.Set(context.Background(), "k-"+nd.id, nd.id, 0).Err(); !retryable(err) {
+				break // TRYAGAIN until the follower knows the leader's address
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if err != nil {
+			t.Fatalf("SET through follower %s: %v", nd.id, err)
+		}
+		anon := redis.NewClient(&redis.Options{Addr: nd.addr, MaxRetries: -1, Protocol: 2})
+		err = anon.Do(context.Background(), "RAFT", "REMOVE", leader.id).Err()
+		anon.Close()
+		if err == nil || !strings.HasPrefix(err.Error(), "NOAUTH") {
+			t.Errorf("RAFT REMOVE without the password on %s: err = %v, want NOAUTH", nd.id, err)
+		}
+	}
+	want := map[string]string{}
+	for _, nd := range c.nodes {
+		if nd != leader {
+			want["k-"+nd.id] = nd.id
+		}
+	}
+	c.waitConverged(want, 15*time.Second)
 }
