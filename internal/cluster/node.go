@@ -339,16 +339,26 @@ func (n *Node) Propose(ops []Op) error {
 	if len(ops) == 0 {
 		return nil
 	}
-	if !n.ready.Load() {
+	return <-n.ProposeAsync(ops)
+}
+
+// ProposeAsync is Propose without the wait: it returns the channel that
+// receives Propose's result. Proposals are queued in the order of the
+// calls, and ops must not change until the result is in.
+func (n *Node) ProposeAsync(ops []Op) <-chan error {
+	err := n.fsm.check(ops) // refused before it is sent: an entry carries other writes too
+	if err == nil && !n.ready.Load() {
+		err = ErrNotReady
 		if n.raft.State() != raft.Leader {
-			return ErrNotLeader
+			err = ErrNotLeader
 		}
-		return ErrNotReady
 	}
-	if err := n.fsm.check(ops); err != nil {
-		return err // refused before it is sent: the entry carries other writes too
+	if err != nil {
+		ch := make(chan error, 1)
+		ch <- err
+		return ch
 	}
-	return n.prop.propose(ops)
+	return n.prop.enqueue(ops)
 }
 
 // Leader returns the id of the leader and the address of its

@@ -531,3 +531,52 @@ func TestPasswordProtectedCluster(t *testing.T) {
 	}
 	c.waitConverged(want, 15*time.Second)
 }
+
+// TestPipelinedWritesInOrder sends pipelines of SETs (sent to the raft log
+// without waiting, on the leader) mixed with other commands, and checks
+// that every reply comes in order and every command sees the writes
+// before it.
+func TestPipelinedWritesInOrder(t *testing.T) {
+	c := newTestCluster(t, 3)
+	leader := c.waitLeader(15 * time.Second)
+	incrs := 0
+	for _, nd := range []*node{leader, c.nodes[0], c.nodes[1], c.nodes[2]} {
+		ctx := context.Background()
+		for round := range 20 {
+			var cmds []redis.Cmder
+			_, err := nd.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+				for i := range 30 {
+					cmds = append(cmds, p.Set(ctx, fmt.Sprintf("p%d", i%7), fmt.Sprintf("%s-%d-%d", nd.id, round, i), 0))
+				}
+				cmds = append(cmds, p.Get(ctx, "p1"), p.Incr(ctx, "pc"), p.Set(ctx, "p1", "last", 0), p.Get(ctx, "p1"), p.Append(ctx, "p1", "!"))
+				return nil
+			})
+			if retryable(err) {
+				continue // the follower does not know the leader's address yet
+			}
+			if err != nil {
+				t.Fatalf("pipeline on %s: %v", nd.id, err)
+			}
+			n := len(cmds)
+			if got, want := cmds[n-5].(*redis.StringCmd).Val(), fmt.Sprintf("%s-%d-29", nd.id, round); got != want {
+				t.Fatalf("GET p1 after the pipeline's SETs on %s = %q, want %q (the last, i = 29)", nd.id, got, want)
+			}
+			incrs++
+			if got := cmds[n-2].(*redis.StringCmd).Val(); got != "last" {
+				t.Fatalf("GET p1 after SET p1 last on %s = %q", nd.id, got)
+			}
+			if got := cmds[n-1].(*redis.IntCmd).Val(); got != 5 {
+				t.Fatalf("APPEND p1 ! on %s = %d, want 5", nd.id, got)
+			}
+			for i, cmd := range cmds[:30] {
+				if cmd.Err() != nil {
+					t.Fatalf("SET %d of the pipeline on %s: %v", i, nd.id, cmd.Err())
+				}
+			}
+		}
+	}
+	got, err := leader.client.Get(context.Background(), "pc").Int()
+	if err != nil || got != incrs || incrs < 60 {
+		t.Fatalf("pc after %d pipelines with one INCR each = %d, %v", incrs, got, err)
+	}
+}

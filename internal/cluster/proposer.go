@@ -40,15 +40,16 @@ func newProposer(n *Node) *proposer {
 	return &proposer{n: n, reqs: make(chan *proposal, maxEntryOps), slots: make(chan struct{}, maxInFlight)}
 }
 
-// propose queues ops and waits for the entry that carries them.
-func (p *proposer) propose(ops []Op) error {
+// enqueue queues ops and returns the channel that receives the result of
+// the entry that carries them. ops must not change until then.
+func (p *proposer) enqueue(ops []Op) <-chan error {
 	pr := &proposal{ops: ops, done: make(chan error, 1)}
 	select {
 	case p.reqs <- pr:
 	case <-p.n.done:
-		return fmt.Errorf("%w (%v)", ErrIndeterminate, raft.ErrRaftShutdown)
+		pr.done <- fmt.Errorf("%w (%v)", ErrIndeterminate, raft.ErrRaftShutdown)
 	}
-	return <-pr.done
+	return pr.done
 }
 
 // loop gathers proposals into entries until the node closes.

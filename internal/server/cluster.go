@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -54,6 +55,46 @@ func (s *Server) routeHere(c *conn, spec *commandSpec, args [][]byte) bool {
 		c.out.error("TRYAGAIN " + err.Error())
 	}
 	return false
+}
+
+// setAsync sends a plain SET key value to the raft log without waiting
+// for it, when this node leads, so that the SETs of one pipeline share
+// entries and rounds; the reply is written by resolvePending, before the
+// reply of any later command. The key's stripe stays locked until the
+// entry is applied, as a waiting SET would hold it: another command on
+// the key, from any connection, sees the value or waits for it. A SET
+// that commits needs no leadership check. It returns false, having done
+// nothing, when the SET must take the ordinary path.
+func (s *Server) setAsync(c *conn, args [][]byte) bool {
+	node := s.cfg.Cluster
+	if !node.IsLeader() || s.checkWrite(args[1], args[2]) != "" {
+		return false
+	}
+	unlock := s.keys.lock(args[1])
+	done := node.ProposeAsync([]cluster.Op{{Key: bytes.Clone(args[1]), Value: bytes.Clone(args[2])}})
+	res := make(chan error, 1)
+	go func() {
+		err := <-done
+		unlock()
+		res <- err
+	}()
+	c.pending = append(c.pending, res)
+	return true
+}
+
+// resolvePending waits for the SETs setAsync sent and writes their
+// replies, in order.
+func (c *conn) resolvePending() {
+	for _, done := range c.pending {
+		switch err := <-done; {
+		case err == nil:
+			c.out.ok()
+		case !clusterError(c, err):
+			c.srv.storeError(c, err)
+		}
+	}
+	clear(c.pending)
+	c.pending = c.pending[:0]
 }
 
 // finishWrite waits for the leadership check begun with a write command

@@ -28,17 +28,18 @@ type conn struct {
 	rd      *reader
 	out     writer
 
-	authed    bool          // AUTH succeeded, or no password is set
-	name      string        // CLIENT SETNAME
-	libName   string        // CLIENT SETINFO LIB-NAME
-	libVer    string        // CLIENT SETINFO LIB-VER
-	lastAt    time.Duration // when the last command began (monoNow), for CLIENT INFO's idle
-	quit      bool          // QUIT: close once the reply is sent
-	unsynced  bool          // a write ran whose reply waits for a sync (Config.SyncWrites)
-	readonly  bool          // READONLY: reads may be served by a follower, stale (cluster mode)
-	forwarded bool          // RAFT FORWARDED: a follower forwards its clients' commands here
-	verifying <-chan error  // the leadership check of the write command running (cluster mode)
-	value     []byte        // reused to read values into
+	authed    bool           // AUTH succeeded, or no password is set
+	name      string         // CLIENT SETNAME
+	libName   string         // CLIENT SETINFO LIB-NAME
+	libVer    string         // CLIENT SETINFO LIB-VER
+	lastAt    time.Duration  // when the last command began (monoNow), for CLIENT INFO's idle
+	quit      bool           // QUIT: close once the reply is sent
+	unsynced  bool           // a write ran whose reply waits for a sync (Config.SyncWrites)
+	readonly  bool           // READONLY: reads may be served by a follower, stale (cluster mode)
+	forwarded bool           // RAFT FORWARDED: a follower forwards its clients' commands here
+	verifying <-chan error   // the leadership check of the write command running (cluster mode)
+	pending   []<-chan error // SETs sent to the raft log whose replies are not written yet (cluster mode)
+	value     []byte         // reused to read values into
 	nameBuf   [32]byte
 }
 
@@ -109,6 +110,7 @@ func (c *conn) serve() {
 			break
 		}
 	}
+	c.resolvePending()
 	c.out.flush()
 }
 
@@ -154,6 +156,7 @@ type connReader struct{ c *conn }
 
 func (r connReader) Read(p []byte) (int, error) {
 	c := r.c
+	c.resolvePending()
 	if err := c.out.flush(); err != nil {
 		return 0, err
 	}

@@ -151,6 +151,13 @@ func (s *Server) dispatch(c *conn, args [][]byte) {
 		c.out.error(wrongArgs(spec.name))
 		return
 	}
+	if s.cfg.Cluster != nil {
+		if spec.name == "set" && len(args) == 3 && s.setAsync(c, args) {
+			st.calls.Add(1)
+			return
+		}
+		c.resolvePending()
+	}
 	if s.cfg.Cluster != nil && spec.data && !s.routeHere(c, spec, args) {
 		st.calls.Add(1)
 		return
