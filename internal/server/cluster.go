@@ -116,6 +116,13 @@ func (s *Server) finishWrite(c *conn, mark, sent int) {
 // forward runs args on the leader and relays its reply.
 func (s *Server) forward(c *conn, args [][]byte) {
 	id, addr := s.cfg.Cluster.Leader()
+	// Just after an election the leader is known before its address is
+	// (it registers it through the log): wait a little rather than
+	// refuse.
+	for wait := 0; addr == "" && wait < 100; wait++ {
+		time.Sleep(10 * time.Millisecond)
+		id, addr = s.cfg.Cluster.Leader()
+	}
 	if addr == "" {
 		if id == "" {
 			c.out.error("TRYAGAIN no leader elected yet")
