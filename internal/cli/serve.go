@@ -66,7 +66,7 @@ RAFT REMOVE id change its members.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return p.runServe(cmd, addr, &cf) },
 	}
 	cmd.Flags().StringVar(&addr, "addr", "", "listen on `ADDR`, host:port (overrides ADDR)")
-	cmd.Flags().StringVar(&cf.nodeID, "node-id", "", "cluster node id (overrides NODE_ID)")
+	cmd.Flags().StringVar(&cf.nodeID, "node-id", "", "this node's `ID` in the cluster (overrides NODE_ID)")
 	cmd.Flags().StringVar(&cf.raftAddr, "raft-addr", "", "raft transport `host:port` (overrides RAFT_ADDR)")
 	cmd.Flags().StringVar(&cf.peers, "peers", "", "initial members, `id=host:port,...` (overrides PEERS)")
 	cmd.Flags().StringVar(&cf.join, "join", "", "join the cluster through the node at `host:port` (overrides JOIN)")
