@@ -125,7 +125,7 @@ func (l *loader) add(key []byte, tombstone bool, e keydir.Entry) {
 		}
 		l.curBytes += int64(e.Size)
 	}
-	if l.batch.Len() >= 1<<16 {
+	if l.batch.Len() >= 1<<18 { // 256K: 1M keys from hints 198 -> 180 ms here; 1M per batch: 270 ms
 		l.flush()
 	}
 }
