@@ -64,13 +64,7 @@ func testPowerLoss(t *testing.T, mode SyncMode) {
 					inflight = &op
 					break
 				}
-				for j, k := range op.keys {
-					if op.values[j] == "" {
-						delete(model, k)
-					} else {
-						model[k] = op.values[j]
-					}
-				}
+				model = withOp(model, &op)
 				if op.sync || op.merge { // a merge syncs too: it rotates first
 					states = states[:0]
 				}
@@ -160,21 +154,8 @@ func checkPowerState(t *testing.T, cut int, db *DB, model map[string]string, inf
 	if equalMaps(got, model) {
 		return
 	}
-	if inflight != nil && !inflight.merge {
-		with := map[string]string{}
-		for k, v := range model {
-			with[k] = v
-		}
-		for j, k := range inflight.keys {
-			if inflight.values[j] == "" {
-				delete(with, k)
-			} else {
-				with[k] = inflight.values[j]
-			}
-		}
-		if equalMaps(got, with) {
-			return
-		}
+	if inflight != nil && !inflight.merge && equalMaps(got, withOp(model, inflight)) {
+		return
 	}
 	for k, v := range model {
 		if got[k] != v {
@@ -217,21 +198,24 @@ func checkPowerPrefix(t *testing.T, cut int, db *DB, states []map[string]string,
 			return
 		}
 	}
-	if inflight != nil && !inflight.merge && !inflight.sync {
-		with := maps.Clone(states[len(states)-1])
-		for j, k := range inflight.keys {
-			if inflight.values[j] == "" {
-				delete(with, k)
-			} else {
-				with[k] = inflight.values[j]
-			}
-		}
-		if equalMaps(got, with) {
-			return
-		}
+	if inflight != nil && !inflight.merge && !inflight.sync && equalMaps(got, withOp(states[len(states)-1], inflight)) {
+		return
 	}
 	t.Fatalf("cut %d: state after the power cut %v is not one of the %d states since the last Sync (first %v, last %v), nor the last plus %+v",
 		cut, got, len(states), states[0], states[len(states)-1], inflight)
+}
+
+// withOp returns a copy of m with op's puts and deletes applied.
+func withOp(m map[string]string, op *powerOp) map[string]string {
+	m = maps.Clone(m)
+	for j, k := range op.keys {
+		if op.values[j] == "" {
+			delete(m, k)
+		} else {
+			m[k] = op.values[j]
+		}
+	}
+	return m
 }
 
 func equalMaps(a, b map[string]string) bool {

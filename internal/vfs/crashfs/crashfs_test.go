@@ -30,7 +30,7 @@ func TestWhatSurvives(t *testing.T) {
 		return f
 	}
 	a := create("a", "synced", true)
-	a.Write([]byte(" and more"))        // never synced
+	a.Write([]byte(" and more"))       // never synced
 	create("b", "never synced", false) // its entry is durable, its bytes are not
 	create("c", "renamed", true)
 	if err := fs.SyncDir(dir); err != nil {
