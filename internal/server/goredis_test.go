@@ -371,3 +371,40 @@ func TestExpiry(t *testing.T) {
 		t.Errorf("EXPIRETIME long after a restart = %v, want %v", got, deadline)
 	}
 }
+
+// TestDelAtomic checks that DEL of several keys deletes them in one step:
+// a reader sees all of them or none, and the count is of distinct keys.
+func TestDelAtomic(t *testing.T) {
+	ts := startServer(t, Config{})
+	ctx := context.Background()
+	writer, reader := ts.client(t, &redis.Options{PoolSize: 1}), ts.client(t, &redis.Options{PoolSize: 1})
+	if n, err := writer.Del(ctx, "x", "y").Result(); n != 0 || err != nil {
+		t.Fatalf("DEL of missing keys = %d, %v", n, err)
+	}
+	writer.MSet(ctx, "x", 1, "y", 2)
+	if n, err := writer.Del(ctx, "x", "x", "y", "missing").Result(); n != 2 || err != nil {
+		t.Fatalf("DEL x x y missing = %d, %v; want 2", n, err)
+	}
+	tctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := 1; tctx.Err() == nil; i++ {
+			writer.MSet(tctx, "a", i, "b", i)
+			if n, err := writer.Del(tctx, "a", "b").Result(); err == nil && n != 2 {
+				t.Errorf("DEL a b after MSET a b = %d, want 2", n)
+				return
+			}
+		}
+	})
+	for tctx.Err() == nil {
+		vs, err := reader.MGet(tctx, "a", "b").Result()
+		if err != nil {
+			break
+		}
+		if (vs[0] == nil) != (vs[1] == nil) {
+			t.Fatalf("MGET a b = %v: a reader saw part of a DEL", vs)
+		}
+	}
+	wg.Wait()
+}

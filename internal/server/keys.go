@@ -8,19 +8,44 @@ import (
 )
 
 // DEL key [key ...] and UNLINK key [key ...]: the number of keys deleted.
+// Several keys are deleted in one atomic batch, as Redis deletes them in
+// one step: a reader sees all of them or none gone.
 func (s *Server) del(c *conn, args [][]byte) {
-	var n int64
-	for _, key := range args[1:] {
-		deleted, err := s.deleteKey(key)
+	if len(args) == 2 {
+		deleted, err := s.deleteKey(args[1])
 		if err != nil {
 			s.storeError(c, err)
 			return
 		}
-		if deleted {
-			n++
+		c.out.int(int64(boolInt(deleted)))
+		return
+	}
+	var keys [][]byte
+	seen := make(map[string]bool, len(args)-1)
+	for _, key := range args[1:] {
+		if len(key) == 0 || len(key) > s.cfg.MaxKeySize || seen[string(key)] {
+			continue // the store cannot hold such a key, or it is named twice
+		}
+		seen[string(key)] = true
+		keys = append(keys, key)
+	}
+	defer s.keys.lockAll(keys)()
+	b := s.db.NewBatch()
+	for _, key := range keys {
+		_, found, err := s.deadlineOf(key)
+		if err != nil {
+			s.storeError(c, err)
+			return
+		}
+		if found {
+			b.Delete(key)
 		}
 	}
-	c.out.int(n)
+	if err := s.db.Write(b); err != nil {
+		s.storeError(c, err)
+		return
+	}
+	c.out.int(int64(b.Len()))
 }
 
 // deleteKey deletes key under its stripe, and reports whether it had a
