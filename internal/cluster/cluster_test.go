@@ -293,3 +293,97 @@ func TestRefusesStoreWithoutRaftState(t *testing.T) {
 		t.Fatalf("Open over a store with data and no raft state: err = %v", err)
 	}
 }
+
+// TestSnapshotSavedBeforeStoreTookIt stops a follower in the state it is
+// in when it stops after raft saved a snapshot from the leader and before
+// the store took it in: the snapshot is on disk, the store lacks its
+// writes, and no restore marker says so. Raft, not restoring at start-up,
+// would replay only what follows the snapshot; the node must restore it.
+func TestSnapshotSavedBeforeStoreTookIt(t *testing.T) {
+	base := t.TempDir()
+	nodes, peers := startCluster(t, base, 3)
+	leader := waitLeader(t, nodes)
+	var f *testNode
+	for _, n := range nodes {
+		if n != leader {
+			f = n
+			break
+		}
+	}
+	addrOf := func(id string) string {
+		for _, p := range peers {
+			if p.ID == id {
+				return p.Addr
+			}
+		}
+		return ""
+	}
+	fid, lid := f.ID(), leader.ID()
+	f.stop()
+	for i := range 300 {
+		if err := leader.Propose([]Op{{Key: fmt.Appendf(nil, "k%03d", i), Value: []byte("v")}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := leader.Snapshot(); err != nil {
+		t.Fatal(err)
+	}
+	// Raft's state right after saving a snapshot sent by the leader.
+	snapDir := func(n string) string { return filepath.Join(n, "data", "raft", "snapshots") }
+	list, err := os.ReadDir(snapDir(leader.dir))
+	if err != nil || len(list) == 0 {
+		t.Fatalf("leader's snapshots: %v, %v", list, err)
+	}
+	newest := list[len(list)-1].Name()
+	if err := os.CopyFS(filepath.Join(snapDir(f.dir), newest), os.DirFS(filepath.Join(snapDir(leader.dir), newest))); err != nil {
+		t.Fatal(err)
+	}
+	// The leader restarts too, so that nothing sends the snapshot again.
+	ldir := leader.dir
+	leader.stop()
+	restartedLeader := startNode(t, ldir, lid, addrOf(lid), peers)
+	restarted := startNode(t, f.dir, fid, addrOf(fid), peers)
+	all := []*testNode{restartedLeader, restarted}
+	for _, n := range nodes {
+		if n.Node != nil {
+			all = append(all, n)
+		}
+	}
+	l := waitLeader(t, all)
+	if err := l.Propose([]Op{{Key: []byte("late"), Value: []byte("1")}}); err != nil {
+		t.Fatal(err)
+	}
+	waitValue(t, restarted, "late", "1")
+	for i := range 300 {
+		waitValue(t, restarted, fmt.Sprintf("k%03d", i), "v")
+	}
+}
+
+// TestProposeAfterClose: a proposal made after Close is answered at once,
+// never left waiting.
+func TestProposeAfterClose(t *testing.T) {
+	nodes, _ := startCluster(t, t.TempDir(), 1)
+	n := waitLeader(t, nodes)
+	if err := n.Propose([]Op{{Key: []byte("k"), Value: []byte("v")}}); err != nil {
+		t.Fatal(err)
+	}
+	node := n.Node
+	if err := node.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		select {
+		case err := <-node.ProposeAsync([]Op{{Key: []byte("k"), Value: []byte("v")}}):
+			if !errors.Is(err, ErrNotLeader) {
+				t.Errorf("proposal %d after Close: err = %v, want ErrNotLeader", i, err)
+			}
+		case <-time.After(2 * time.Second):
+			t.Fatalf("proposal %d after Close not answered within 2 s", i)
+		}
+	}
+	if err := node.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	n.db.Close()
+	n.Node = nil
+}

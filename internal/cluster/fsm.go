@@ -1,11 +1,14 @@
 package cluster
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/hashicorp/raft"
 
@@ -30,6 +33,9 @@ type fsm struct {
 	raftDir  string
 	maxKey   int
 	maxValue int
+	snaps    raft.SnapshotStore // to learn the index of a snapshot being restored
+
+	lastIndex uint64 // the last log index applied; the FSM goroutine's (and Open's, before raft starts)
 }
 
 var (
@@ -66,6 +72,7 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 		pending = pending[:0]
 	}
 	for i, l := range logs {
+		f.lastIndex = max(f.lastIndex, l.Index)
 		if l.Type != raft.LogCommand {
 			continue
 		}
@@ -127,6 +134,12 @@ func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
 	if err := f.db.Sync(); err != nil {
 		return nil, fmt.Errorf("cluster: snapshot: sync the store: %w", err)
 	}
+	// The store holds the log up to lastIndex, durably: raft may now
+	// drop those entries, and Open must not restore a snapshot they are
+	// in (see Node.catchUp).
+	if err := writeApplied(f.raftDir, f.lastIndex); err != nil {
+		return nil, err
+	}
 	dir, err := os.MkdirTemp(f.raftDir, "snapshot-copy-")
 	if err != nil {
 		return nil, fmt.Errorf("cluster: snapshot: %w", err)
@@ -160,6 +173,13 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	if err := f.db.Sync(); err != nil {
 		return fmt.Errorf("cluster: restore: sync the store: %w", err)
 	}
+	// Raft saves a snapshot before it restores it: the newest one is this.
+	if list, err := f.snaps.List(); err == nil && len(list) > 0 {
+		f.lastIndex = list[0].Index
+		if err := writeApplied(f.raftDir, f.lastIndex); err != nil {
+			return err
+		}
+	}
 	if err := os.Remove(marker); err != nil {
 		return fmt.Errorf("cluster: restore: %w", err)
 	}
@@ -191,6 +211,39 @@ func (f *fsm) clear() error {
 // restoringName is the marker of a restore under way, in the raft
 // directory.
 const restoringName = "restoring"
+
+// appliedName is the file, in the raft directory, of the log index up to
+// which the store is known to hold the log durably: written when a
+// snapshot is taken (after the store is synced) and when one is restored.
+const appliedName = "store-applied"
+
+// writeApplied records index in appliedName, atomically and durably.
+func writeApplied(dir string, index uint64) error {
+	tmp := filepath.Join(dir, appliedName+".tmp")
+	if err := writeFileSync(tmp, []byte(strconv.FormatUint(index, 10)+"\n")); err != nil {
+		return fmt.Errorf("cluster: record the applied index: %w", err)
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, appliedName)); err != nil {
+		return fmt.Errorf("cluster: record the applied index: %w", err)
+	}
+	return syncDir(dir)
+}
+
+// readApplied returns the index in appliedName, 0 if there is none.
+func readApplied(dir string) (uint64, error) {
+	b, err := os.ReadFile(filepath.Join(dir, appliedName))
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("cluster: read the applied index: %w", err)
+	}
+	n, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("cluster: %s: %w", filepath.Join(dir, appliedName), err)
+	}
+	return n, nil
+}
 
 // writeFileSync writes a small file and syncs it and its directory.
 func writeFileSync(name string, data []byte) error {

@@ -122,12 +122,13 @@ type Node struct {
 	store *raftboltdb.BoltStore
 	log   *slog.Logger
 
-	ready    atomic.Bool  // leader, and its barrier is applied
-	term     atomic.Int64 // leadership generation, to drop stale barriers
-	verifier verifier
-	prop     *proposer
-	done     chan struct{}
-	wg       sync.WaitGroup
+	// readyTerm is the term in which this node, as leader, applied a
+	// barrier: it serves while it leads in that very term.
+	readyTerm atomic.Uint64
+	verifier  verifier
+	prop      *proposer
+	done      chan struct{}
+	wg        sync.WaitGroup
 }
 
 // Open starts a node over db, which must be open and stay so until
@@ -178,7 +179,11 @@ func Open(db *aetherkv.DB, cfg Config) (*Node, error) {
 	if !existing && db.Len() > 0 {
 		return fail(fmt.Errorf("cluster: the store has %d keys but %s has no raft state: a node must start with an empty store (it receives the data from the cluster); to replicate existing data, start the cluster empty and copy the keys in through it", db.Len(), cfg.RaftDir))
 	}
+	n.fsm.snaps = snaps
 	if err := n.finishRestore(snaps); err != nil {
+		return fail(err)
+	}
+	if err := n.catchUp(snaps, store); err != nil {
 		return fail(err)
 	}
 	removeSnapshotCopies(cfg.RaftDir)
@@ -254,6 +259,41 @@ func (n *Node) finishRestore(snaps *raft.FileSnapshotStore) error {
 	return n.fsm.Restore(rc)
 }
 
+// catchUp restores the newest snapshot when the store may lack entries
+// it holds: when the log has a command between the index the store is
+// known to hold and the snapshot's, or no longer has those entries at all.
+// That happens when a node stops after raft saved a snapshot sent by the
+// leader and before the store took it in; raft, which never restores at
+// start-up here (the store keeps its data), would replay only what
+// follows the snapshot.
+func (n *Node) catchUp(snaps *raft.FileSnapshotStore, logs raft.LogStore) error {
+	list, err := snaps.List()
+	if err != nil || len(list) == 0 {
+		return err
+	}
+	applied, err := readApplied(n.cfg.RaftDir)
+	if err != nil {
+		return err
+	}
+	n.fsm.lastIndex = applied
+	snap := list[0]
+	if snap.Index <= applied {
+		return nil
+	}
+	for i := applied + 1; i <= snap.Index; i++ {
+		var l raft.Log
+		if err := logs.GetLog(i, &l); err != nil || l.Type == raft.LogCommand {
+			n.log.Warn("the store is behind the newest raft snapshot; restoring it", "store_index", applied, "snapshot", snap.ID, "snapshot_index", snap.Index)
+			_, rc, err := snaps.Open(snap.ID)
+			if err != nil {
+				return fmt.Errorf("cluster: open snapshot %s: %w", snap.ID, err)
+			}
+			return n.fsm.Restore(rc)
+		}
+	}
+	return nil
+}
+
 // removeSnapshotCopies removes the store copies of snapshots that a crash
 // left behind.
 func removeSnapshotCopies(dir string) {
@@ -264,7 +304,8 @@ func removeSnapshotCopies(dir string) {
 }
 
 // watchLeadership marks the node ready once, as a new leader, it has
-// applied every entry of the log (a barrier), and registers its address.
+// applied every entry of the log (a barrier) in its term, and registers
+// its address.
 func (n *Node) watchLeadership() {
 	defer n.wg.Done()
 	for {
@@ -272,11 +313,10 @@ func (n *Node) watchLeadership() {
 		case <-n.done:
 			return
 		case leader := <-n.raft.LeaderCh():
-			gen := n.term.Add(1)
-			n.ready.Store(false)
 			if !leader {
 				continue
 			}
+			term := n.raft.CurrentTerm()
 			n.wg.Add(1)
 			go func() {
 				defer n.wg.Done()
@@ -284,7 +324,7 @@ func (n *Node) watchLeadership() {
 					n.log.Warn("new leader: barrier failed", "err", err)
 					return
 				}
-				if n.term.Load() != gen {
+				if !n.leadsIn(term) {
 					return
 				}
 				if n.cfg.RESPAddr != "" && n.fsm.reg.get(n.cfg.NodeID) != n.cfg.RESPAddr {
@@ -294,27 +334,45 @@ func (n *Node) watchLeadership() {
 						return
 					}
 				}
-				if n.term.Load() == gen {
-					n.ready.Store(true)
-					n.log.Info("leader ready", "node", n.cfg.NodeID, "term", n.raft.CurrentTerm())
+				if n.leadsIn(term) {
+					n.readyTerm.Store(term)
+					n.log.Info("leader ready", "node", n.cfg.NodeID, "term", term)
 				}
 			}()
 		}
 	}
 }
 
+// leadsIn reports whether the node is the leader in term.
+func (n *Node) leadsIn(term uint64) bool {
+	return n.raft.State() == raft.Leader && n.raft.CurrentTerm() == term
+}
+
+// readyIn returns the term in which the node leads and is ready, or 0.
+func (n *Node) readyIn() uint64 {
+	if t := n.readyTerm.Load(); t != 0 && n.leadsIn(t) {
+		return t
+	}
+	return 0
+}
+
 // IsLeader reports whether the node is the leader and ready to serve.
-func (n *Node) IsLeader() bool { return n.ready.Load() && n.raft.State() == raft.Leader }
+func (n *Node) IsLeader() bool { return n.readyIn() != 0 }
+
+// notReady is the error of a node that cannot serve as leader now.
+func (n *Node) notReady() error {
+	if n.raft.State() != raft.Leader {
+		return ErrNotLeader
+	}
+	return ErrNotReady
+}
 
 // Verify returns nil if the node is the leader, ready, and a majority
 // confirms it still is: a read served after it sees every write
 // acknowledged before it began. Concurrent callers share confirmations.
 func (n *Node) Verify() error {
-	if n.raft.State() != raft.Leader {
-		return ErrNotLeader
-	}
-	if !n.ready.Load() {
-		return ErrNotReady
+	if n.readyIn() == 0 {
+		return n.notReady()
 	}
 	if err := n.verifier.verify(); err != nil {
 		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) {
@@ -347,18 +405,16 @@ func (n *Node) Propose(ops []Op) error {
 // calls, and ops must not change until the result is in.
 func (n *Node) ProposeAsync(ops []Op) <-chan error {
 	err := n.fsm.check(ops) // refused before it is sent: an entry carries other writes too
-	if err == nil && !n.ready.Load() {
-		err = ErrNotReady
-		if n.raft.State() != raft.Leader {
-			err = ErrNotLeader
-		}
+	term := n.readyIn()
+	if err == nil && term == 0 {
+		err = n.notReady()
 	}
 	if err != nil {
 		ch := make(chan error, 1)
 		ch <- err
 		return ch
 	}
-	return n.prop.enqueue(ops)
+	return n.prop.enqueue(ops, term)
 }
 
 // Leader returns the id of the leader and the address of its
@@ -461,6 +517,9 @@ func (n *Node) Snapshot() error { return n.raft.Snapshot().Error() }
 // Close stops raft and closes its stores. The store given to Open stays
 // open.
 func (n *Node) Close() error {
+	if !n.prop.close() {
+		return nil // closed already
+	}
 	close(n.done)
 	err := n.raft.Shutdown().Error()
 	n.wg.Wait()

@@ -3,6 +3,7 @@ package cluster
 import (
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/hashicorp/raft"
 )
@@ -29,10 +30,14 @@ type proposer struct {
 	n     *Node
 	reqs  chan *proposal
 	slots chan struct{}
+
+	mu     sync.Mutex // guards closed, and sends on reqs against close
+	closed bool
 }
 
 type proposal struct {
 	ops  []Op
+	term uint64 // the leader's term when the ops were made from its data
 	done chan error
 }
 
@@ -40,16 +45,33 @@ func newProposer(n *Node) *proposer {
 	return &proposer{n: n, reqs: make(chan *proposal, maxEntryOps), slots: make(chan struct{}, maxInFlight)}
 }
 
-// enqueue queues ops and returns the channel that receives the result of
-// the entry that carries them. ops must not change until then.
-func (p *proposer) enqueue(ops []Op) <-chan error {
-	pr := &proposal{ops: ops, done: make(chan error, 1)}
+// enqueue queues ops, made from the leader's data in term, and returns
+// the channel that receives the result of the entry that carries them.
+// ops must not change until then.
+func (p *proposer) enqueue(ops []Op, term uint64) <-chan error {
+	pr := &proposal{ops: ops, term: term, done: make(chan error, 1)}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		pr.done <- ErrNotLeader // nothing was sent
+		return pr.done
+	}
 	select {
 	case p.reqs <- pr:
 	case <-p.n.done:
-		pr.done <- fmt.Errorf("%w (%v)", ErrIndeterminate, raft.ErrRaftShutdown)
+		pr.done <- ErrNotLeader
 	}
 	return pr.done
+}
+
+// close stops enqueue from queueing; it reports false if it was closed
+// already. The loop answers what is queued.
+func (p *proposer) close() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	was := p.closed
+	p.closed = true
+	return !was
 }
 
 // loop gathers proposals into entries until the node closes.
@@ -99,12 +121,25 @@ func (p *proposer) failQueued() {
 	}
 }
 
-// commit applies one entry and answers its proposals.
+// commit applies one entry and answers its proposals. A proposal made in
+// an earlier term than the node's now is refused, not sent: its writes
+// were computed from data that another leader may have changed since.
 func (p *proposer) commit(batch []*proposal, n int) {
 	defer func() { <-p.slots }()
+	term := p.n.raft.CurrentTerm()
 	all := make([]Op, 0, n)
+	kept := batch[:0]
 	for _, pr := range batch {
+		if pr.term != term {
+			pr.done <- ErrNotLeader
+			continue
+		}
+		kept = append(kept, pr)
 		all = append(all, pr.ops...)
+	}
+	batch = kept
+	if len(batch) == 0 {
+		return
 	}
 	f := p.n.raft.Apply(encodeWrite(all), p.n.cfg.ApplyTimeout)
 	err := f.Error()

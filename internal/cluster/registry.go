@@ -2,11 +2,13 @@ package cluster
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"sync"
 
 	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 )
 
 // registryKey is the key of the registry in raft's stable store.
@@ -27,8 +29,11 @@ type registry struct {
 func loadRegistry(stable raft.StableStore) (*registry, error) {
 	r := &registry{stable: stable, addrs: map[string]string{}}
 	b, err := stable.Get(registryKey)
-	if err != nil || len(b) == 0 {
-		return r, nil // raft-boltdb reports a missing key as an error
+	if errors.Is(err, raftboltdb.ErrKeyNotFound) || (err == nil && len(b) == 0) {
+		return r, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cluster: read the registry from the raft store: %w", err)
 	}
 	if err := json.Unmarshal(b, &r.addrs); err != nil {
 		return nil, fmt.Errorf("cluster: registry in the raft store: %w", err)

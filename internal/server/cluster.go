@@ -107,11 +107,21 @@ func (s *Server) finishWrite(c *conn, mark, sent int) {
 	if err == nil {
 		return
 	}
-	if c.out.sent == sent && len(c.out.buf) >= mark {
-		c.out.buf = c.out.buf[:mark]
+	if c.out.sent != sent || len(c.out.buf) < mark {
+		// Part of the reply is on its way already (a long value is sent
+		// as it is written): an error now would be a second reply. The
+		// connection is closed instead, as when a server dies mid-reply.
+		c.srv.log.Warn("leadership lost while a write command's reply was being sent: connection closed", "client", c.id, "remote", c.addr, "err", err)
+		c.out.err = errLeadershipLost
+		return
 	}
+	c.out.buf = c.out.buf[:mark]
 	c.out.error("ERR leadership lost while the command ran: it may or may not have been applied (" + err.Error() + ")")
 }
+
+// errLeadershipLost closes a connection whose reply could not be taken
+// back when leadership was lost.
+var errLeadershipLost = errors.New("leadership lost during the reply")
 
 // forward runs args on the leader and relays its reply.
 func (s *Server) forward(c *conn, args [][]byte) {

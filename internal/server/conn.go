@@ -164,7 +164,7 @@ func (r connReader) Read(p []byte) (int, error) {
 	switch {
 	case c.rd.clock.reading:
 		deadline = c.rd.clock.readDeadline(time.Now)
-	case c.srv.cfg.IdleTimeout > 0:
+	case c.srv.cfg.IdleTimeout > 0 && !c.forwarded: // followers keep their forwarding connections
 		deadline = time.Now().Add(c.srv.cfg.IdleTimeout)
 	}
 	c.nc.SetReadDeadline(deadline)

@@ -7,7 +7,10 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // forwardTimeout bounds a forwarded command's round trip to the leader;
@@ -92,14 +95,21 @@ func (f *forwarder) do(addr string, resp3 bool, args [][]byte, dst []byte, chang
 }
 
 func (f *forwarder) get(key forwardKey) (*forwardConn, error) {
-	f.mu.Lock()
-	if list := f.idle[key]; len(list) > 0 {
+	for {
+		f.mu.Lock()
+		list := f.idle[key]
+		if len(list) == 0 {
+			f.mu.Unlock()
+			break
+		}
 		fc := list[len(list)-1]
 		f.idle[key] = list[:len(list)-1]
 		f.mu.Unlock()
-		return fc, nil
+		if fc.open() {
+			return fc, nil
+		}
+		fc.nc.Close() // the leader closed it, or restarted: sending on it would fail after the fact
 	}
-	f.mu.Unlock()
 	nc, err := net.DialTimeout("tcp", key.addr, 2*time.Second)
 	if err != nil {
 		return nil, err
@@ -135,6 +145,31 @@ func (f *forwarder) get(key forwardKey) (*forwardConn, error) {
 		}
 	}
 	return fc, nil
+}
+
+// open reports whether the connection is still open and has nothing
+// unread, by peeking at the socket without waiting: end of file, an error
+// or stray bytes say it cannot be used.
+func (fc *forwardConn) open() bool {
+	if fc.br.Buffered() > 0 {
+		return false // a stray reply: the connection is out of step
+	}
+	sc, ok := fc.nc.(syscall.Conn)
+	if !ok {
+		return true
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	alive := false
+	var b [1]byte
+	err = rc.Read(func(fd uintptr) bool {
+		_, _, err := unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+		alive = errors.Is(err, unix.EAGAIN)
+		return true // never wait
+	})
+	return err == nil && alive
 }
 
 func (f *forwarder) put(key forwardKey, fc *forwardConn) {
