@@ -244,7 +244,15 @@ func (s *Server) registerLoop() {
 		}
 		if _, addr := node.Leader(); addr != "" {
 			args := [][]byte{[]byte("RAFT"), []byte("REGISTER"), []byte(node.ID()), []byte(node.RESPAddr())}
-			s.fwd.do(addr, false, args, nil, func() bool { return false })
+			stopping := func() bool { // Shutdown must not wait on a leader that does not answer
+				select {
+				case <-s.stop:
+					return true
+				default:
+					return false
+				}
+			}
+			s.fwd.do(addr, false, args, nil, stopping)
 		}
 	}
 }
