@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/aether-kv/aether-kv/internal/vfs"
 	"github.com/aether-kv/aether-kv/internal/vfs/errfs"
@@ -100,4 +103,59 @@ func TestReadError(t *testing.T) {
 	}
 	fs.Reset()
 	wantValue(t, db, "k", "v")
+}
+
+// TestFsyncErrorReachesEveryWaiter: after one slow fsync (2 s) shared by
+// 16 writers, a failing fsync reaches the 16 writers waiting on the next
+// round together. Each used to lead a round of its own in turn and wait
+// half the slow fsync for writers that would never come (16 s in all); the
+// bound below is a liveness check with a wide margin, not a measure.
+func TestFsyncErrorReachesEveryWaiter(t *testing.T) {
+	fs := errfs.New(vfs.Default)
+	opts := Options{SyncMode: SyncModeAlways}
+	opts.fs = fs
+	db := mustOpenDir(t, t.TempDir(), &opts)
+	defer db.Close()
+	var slow atomic.Bool
+	var fail atomic.Bool
+	gate := make(chan struct{})
+	fs.InjectFunc(func(op errfs.Op, name string) error {
+		if op != errfs.OpSync {
+			return nil
+		}
+		if slow.Load() {
+			time.Sleep(2 * time.Second)
+		}
+		if fail.Load() {
+			<-gate
+			return syscall.EIO
+		}
+		return nil
+	})
+	// a round with 16 waiters and a 2 s fsync: target=16, fsyncTime=2s
+	slow.Store(true)
+	var wg sync.WaitGroup
+	for i := range 16 {
+		wg.Go(func() { db.Put([]byte(fmt.Sprint("a", i)), []byte("v")) })
+	}
+	wg.Wait()
+	slow.Store(false)
+	fail.Store(true)
+	start := time.Now()
+	errs := make(chan error, 16)
+	for i := range 16 {
+		wg.Go(func() { errs <- db.Put([]byte(fmt.Sprint("b", i)), []byte("v")) })
+	}
+	time.Sleep(1500 * time.Millisecond) // the first leader gathers, then blocks in fsync
+	close(gate)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if !errors.Is(err, syscall.EIO) {
+			t.Errorf("err %v", err)
+		}
+	}
+	if took := time.Since(start); took > 8*time.Second {
+		t.Errorf("16 waiters got the fsync error after %v, want it in a few seconds", took)
+	}
 }

@@ -12,6 +12,10 @@ import (
 // have.
 const gatherYields = 8
 
+// maxGather bounds a leader's wait for writers, whatever the fsyncs took:
+// one slow fsync must not make the next rounds wait long.
+const maxGather = time.Millisecond
+
 // committer lets concurrent writers share fsyncs (group commit). A writer
 // that needs its record durable waits until an fsync that started after
 // its append has finished. One waiter at a time leads: it flushes the
@@ -31,7 +35,7 @@ type committer struct {
 	waiting   atomic.Int32 // writers in syncTo
 	arrivals  atomic.Int32 // writers that came to wait since the last round's flush
 	target    atomic.Int32 // writers waiting when the last round ended
-	fsyncTime atomic.Int64 // how long the last round's fsync took, in nanoseconds
+	fsyncTime atomic.Int64 // how long the rounds' fsyncs take, in nanoseconds: a moving average
 }
 
 // syncTo returns once everything up to write position end is durable, or
@@ -89,7 +93,12 @@ func (db *DB) pauseSyncs(fn func()) {
 // what is durable. Only the leader of a round calls it.
 
 func (db *DB) syncRound(target int32) error {
-	db.gather(target)
+	db.mu.Lock()
+	halted := db.mu.err != nil || db.mu.closed
+	db.mu.Unlock()
+	if !halted { // a store that cannot sync answers its waiters at once
+		db.gather(target)
+	}
 	db.mu.Lock()
 	if err := db.mu.err; err != nil || db.mu.closed {
 		db.mu.Unlock()
@@ -121,7 +130,11 @@ func (db *DB) syncRound(target int32) error {
 		db.mu.Unlock()
 		return err
 	}
-	db.commit.fsyncTime.Store(int64(time.Since(start)))
+	took := int64(time.Since(start))
+	if avg := db.commit.fsyncTime.Load(); avg != 0 {
+		took = avg - avg/8 + took/8
+	}
+	db.commit.fsyncTime.Store(took)
 	db.fsyncs.Add(1)
 	db.advanceSynced(flushed)
 	return nil
@@ -131,13 +144,13 @@ func (db *DB) syncRound(target int32) error {
 // that this round covers them too rather than leaving them for the next:
 // the leader yields until as many writers have come to wait as were
 // waiting when the last round ended (target), or gatherYields times and
-// half as long as the last fsync took, past which waiting costs the
-// writers that have come more than it saves the others. A lone writer
-// never waits.
+// half as long as an fsync takes (a moving average; maxGather at most),
+// past which waiting costs the writers that have come more than it saves
+// the others.
 func (db *DB) gather(target int32) {
 	c := &db.commit
 	start := time.Now()
-	limit := time.Duration(c.fsyncTime.Load() / 2)
+	limit := min(time.Duration(c.fsyncTime.Load()/2), maxGather)
 	for i := 0; c.arrivals.Load() < target && (i < gatherYields || time.Since(start) < limit); i++ {
 		runtime.Gosched()
 	}

@@ -207,6 +207,10 @@ func (k *Keydir) hash(key []byte) uint64 { return maphash.Bytes(k.seed, key) }
 // middle ones, and a key's place in the table is the tag's low bits, so
 // that a table can be resized from its slots alone, without hashing the
 // keys again or touching the arena.
+// A table of more than 1<<tagBits slots (some 11 million keys in one
+// shard, near 3 billion in all, far past what fits in memory at ~50 bytes
+// a key) would still be correct, but would start every probe in its lower
+// part, and probes would grow long.
 func (k *Keydir) shard(h uint64) *shard { return &k.shards[h>>(64-shardBits)] }
 
 func tagOf(h uint64) uint64 { return (h >> 32) & tagMask }
