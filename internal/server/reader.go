@@ -8,7 +8,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/tidwall/redcon"
+	"github.com/aether-kv/aether-kv/internal/splitargs"
 )
 
 // Request limits. Each is checked on the header that declares a size,
@@ -119,7 +119,6 @@ type reader struct {
 	marks []int    // start and end of each argument in arena
 	args  [][]byte // the current request, slices of arena
 	line  []byte   // a line longer than br's buffer, assembled
-	raw   []byte   // an inline request, copied out of br's buffer
 	size  int64    // bytes of the current request so far
 	lim   limits
 }
@@ -172,9 +171,6 @@ func (r *reader) reset() {
 	}
 	if cap(r.line) > keep {
 		r.line = nil
-	}
-	if cap(r.raw) > keep {
-		r.raw = nil
 	}
 	r.arena, r.marks, r.args, r.size = r.arena[:0], r.marks[:0], r.args[:0], 0
 }
@@ -306,8 +302,10 @@ func (r *reader) readBulk() error {
 	return nil
 }
 
-// readInline reads a line of words. Words split on spaces, and double or
-// single quotes keep spaces, as redcon splits them.
+// readInline reads a line of words, split as Redis splits an inline
+// command (sdssplitargs): on whitespace, with double quotes that keep
+// spaces and read escapes (\xHH, \n, \", ...) and single quotes that keep
+// everything but \'.
 func (r *reader) readInline() ([][]byte, error) {
 	line, _, err := r.readLine(errInlineTooBig)
 	if err != nil {
@@ -316,18 +314,21 @@ func (r *reader) readInline() ([][]byte, error) {
 	if len(bytes.TrimSpace(line)) == 0 {
 		return nil, nil
 	}
-	r.raw = append(append(r.raw[:0], line...), '\r', '\n')
-	cmd, err := redcon.Parse(r.raw)
+	words, err := splitargs.Split(string(line))
 	if err != nil {
 		return nil, &protocolError{"unbalanced quotes in request"}
 	}
-	if len(cmd.Args) > r.lim.maxArgs {
+	if len(words) > r.lim.maxArgs {
 		if r.lim.unauth {
 			return nil, errUnauthMultibulkLength
 		}
 		return nil, errMultibulkLength
 	}
-	return cmd.Args, nil
+	args := make([][]byte, len(words))
+	for i, w := range words {
+		args[i] = []byte(w)
+	}
+	return args, nil
 }
 
 // parseInt parses a decimal int64 as Redis's string2ll does: an optional

@@ -39,6 +39,8 @@ func TestReader(t *testing.T) {
 		{"inline", "SET k v\r\nPING\n", [][]string{{"SET", "k", "v"}, {"PING"}}, ""},
 		{"inline quotes", "SET \"a b\" 'c d'\r\n", [][]string{{"SET", "a b", "c d"}}, ""},
 		{"inline escapes", "ECHO \"a\\nb\"\r\n", [][]string{{"ECHO", "a\nb"}}, ""},
+		{"inline quote not followed by a space", "ECHO \"a\"b\r\n", nil, "Protocol error: unbalanced quotes in request"},
+		{"inline hex escapes", "SET \"\\x00\\xff k\" '\\x41'\r\n", [][]string{{"SET", "\x00\xff k", "\\x41"}}, ""},
 		{"empty lines and arrays skipped", "\r\n\n*0\r\n*-1\r\nPING\r\n", [][]string{{"PING"}}, ""},
 		{"truncated bulk", "*1\r\n$4\r\nPI", nil, ""},
 		{"truncated header", "*1\r\n$4", nil, "EOF"},
