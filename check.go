@@ -229,7 +229,7 @@ func (c *checker) eachValidRecord(f vfs.File, path string, size int64, active bo
 // checkHint verifies the hint file of a closed data file, and that each of
 // its entries describes the record at its offset in the data file.
 func (c *checker) checkHint(df storage.DataFile, data vfs.File, size int64, fc *FileCheck) {
-	b, err := readFile(c.opts.fs, filepath.Join(c.dir, storage.HintName(df.ID)))
+	b, err := vfs.ReadFile(c.opts.fs, filepath.Join(c.dir, storage.HintName(df.ID)))
 	if errors.Is(err, os.ErrNotExist) {
 		return
 	}

@@ -264,7 +264,7 @@ func (db *DB) scanFile(l *loader, f vfs.File, id uint32, path string, size int64
 // file must be scanned. A hint is verified whole before any entry is used.
 func (db *DB) loadHint(l *loader, df storage.DataFile, dataSize int64) bool {
 	path := filepath.Join(db.dir, storage.HintName(df.ID))
-	b, err := readFile(db.opts.fs, path)
+	b, err := vfs.ReadFile(db.opts.fs, path)
 	if err != nil {
 		if !errors.Is(err, os.ErrNotExist) {
 			db.opts.Logger.Warn("hint file unreadable; scanning the data file instead", "hint", path, "err", err)
@@ -281,24 +281,6 @@ func (db *DB) loadHint(l *loader, df storage.DataFile, dataSize int64) bool {
 		return false
 	}
 	return true
-}
-
-// readFile reads a whole file through fs.
-func readFile(fs vfs.FS, path string) ([]byte, error) {
-	f, err := fs.OpenFile(path, os.O_RDONLY, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	b := make([]byte, fi.Size())
-	if _, err := f.ReadAt(b, 0); err != nil && err != io.EOF {
-		return nil, err
-	}
-	return b, nil
 }
 
 // cutTornTail saves the bytes from off to the end of the active file in a

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"os"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/tidwall/redcon"
 
 	aetherkv "github.com/aether-kv/aether-kv"
 	"github.com/aether-kv/aether-kv/internal/cluster"
@@ -142,14 +142,14 @@ func sendJoin(cfg *config.Config) error {
 		cmds = append(cmds, []string{"AUTH", cfg.Password})
 	}
 	cmds = append(cmds, []string{"RAFT", "ADD", cfg.NodeID, cfg.RaftAddr})
-	w := bufio.NewWriter(nc)
+	var req []byte
 	for _, args := range cmds {
-		fmt.Fprintf(w, "*%d\r\n", len(args))
+		req = redcon.AppendArray(req, len(args))
 		for _, a := range args {
-			fmt.Fprintf(w, "$%d\r\n%s\r\n", len(a), a)
+			req = redcon.AppendBulkString(req, a)
 		}
 	}
-	if err := w.Flush(); err != nil {
+	if _, err := nc.Write(req); err != nil {
 		return err
 	}
 	r := bufio.NewReader(nc)

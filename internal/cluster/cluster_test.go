@@ -261,7 +261,7 @@ func TestInterruptedRestoreFinishesAtStart(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := writeFileSync(filepath.Join(dir, "data", "raft", restoringName), nil); err != nil {
+	if err := writeSynced(filepath.Join(dir, "data", "raft", restoringName), nil); err != nil {
 		t.Fatal(err)
 	}
 	restarted := startNode(t, dir, id, addr, peers)

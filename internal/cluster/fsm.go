@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/raft"
 
 	aetherkv "github.com/aether-kv/aether-kv"
+	"github.com/aether-kv/aether-kv/internal/vfs"
 )
 
 // maxApplyBatch is the most bytes of keys and values the FSM gathers into
@@ -25,15 +26,13 @@ const maxApplyBatch = 4 << 20
 // replays what follows the last snapshot, and the FSM never restores a
 // snapshot at start-up unless a restore was interrupted.
 type fsm struct {
-	db       *aetherkv.DB
-	opts     aetherkv.Options // the store's, to open snapshot copies
-	reg      *registry
-	log      *slog.Logger
-	fatal    func(error) // the store failed a write: this node must stop
-	raftDir  string
-	maxKey   int
-	maxValue int
-	snaps    raft.SnapshotStore // to learn the index of a snapshot being restored
+	db      *aetherkv.DB
+	opts    aetherkv.Options // the store's, to open snapshot copies
+	reg     *registry
+	log     *slog.Logger
+	fatal   func(error) // the store failed a write: this node must stop
+	raftDir string
+	snaps   raft.SnapshotStore // to learn the index of a snapshot being restored
 
 	lastIndex uint64 // the last log index applied; the FSM goroutine's (and Open's, before raft starts)
 }
@@ -118,10 +117,10 @@ func (f *fsm) check(ops []Op) error {
 		switch {
 		case len(op.Key) == 0:
 			return aetherkv.ErrKeyEmpty
-		case len(op.Key) > f.maxKey:
-			return fmt.Errorf("key of %d bytes, limit %d: %w", len(op.Key), f.maxKey, aetherkv.ErrKeyTooLarge)
-		case len(op.Value) > f.maxValue:
-			return fmt.Errorf("value of %d bytes, limit %d: %w", len(op.Value), f.maxValue, aetherkv.ErrValueTooLarge)
+		case len(op.Key) > f.opts.MaxKeySize:
+			return fmt.Errorf("key of %d bytes, limit %d: %w", len(op.Key), f.opts.MaxKeySize, aetherkv.ErrKeyTooLarge)
+		case len(op.Value) > f.opts.MaxValueSize:
+			return fmt.Errorf("value of %d bytes, limit %d: %w", len(op.Value), f.opts.MaxValueSize, aetherkv.ErrValueTooLarge)
 		}
 	}
 	return nil
@@ -157,7 +156,10 @@ func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
 func (f *fsm) Restore(rc io.ReadCloser) error {
 	defer rc.Close()
 	marker := filepath.Join(f.raftDir, restoringName)
-	if err := writeFileSync(marker, []byte("a snapshot restore began; the store is incomplete until it ends\n")); err != nil {
+	if err := writeSynced(marker, []byte("a snapshot restore began; the store is incomplete until it ends\n")); err != nil {
+		return err
+	}
+	if err := vfs.Default.SyncDir(f.raftDir); err != nil {
 		return err
 	}
 	if err := f.clear(); err != nil {
@@ -173,18 +175,23 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	if err := f.db.Sync(); err != nil {
 		return fmt.Errorf("cluster: restore: sync the store: %w", err)
 	}
-	// Raft saves a snapshot before it restores it: the newest one is this.
-	if list, err := f.snaps.List(); err == nil && len(list) > 0 {
-		f.lastIndex = list[0].Index
-		if err := writeApplied(f.raftDir, f.lastIndex); err != nil {
-			return err
-		}
-	}
 	if err := os.Remove(marker); err != nil {
 		return fmt.Errorf("cluster: restore: %w", err)
 	}
+	// Raft saves a snapshot before it restores it: the newest one is
+	// this. writeApplied's directory sync makes the marker's removal
+	// durable too; should the removal alone survive a crash, the older
+	// applied index makes Open restore the snapshot again.
+	list, err := f.snaps.List()
+	if err != nil || len(list) == 0 {
+		return fmt.Errorf("cluster: restore: the snapshot restored is not in the snapshot store (%v)", err)
+	}
+	f.lastIndex = list[0].Index
+	if err := writeApplied(f.raftDir, f.lastIndex); err != nil {
+		return err
+	}
 	f.log.Info("store restored from a raft snapshot", "keys", n)
-	return syncDir(f.raftDir)
+	return nil
 }
 
 // clear deletes every key of the store, in batches.
@@ -220,13 +227,13 @@ const appliedName = "store-applied"
 // writeApplied records index in appliedName, atomically and durably.
 func writeApplied(dir string, index uint64) error {
 	tmp := filepath.Join(dir, appliedName+".tmp")
-	if err := writeFileSync(tmp, []byte(strconv.FormatUint(index, 10)+"\n")); err != nil {
+	if err := writeSynced(tmp, []byte(strconv.FormatUint(index, 10)+"\n")); err != nil {
 		return fmt.Errorf("cluster: record the applied index: %w", err)
 	}
 	if err := os.Rename(tmp, filepath.Join(dir, appliedName)); err != nil {
 		return fmt.Errorf("cluster: record the applied index: %w", err)
 	}
-	return syncDir(dir)
+	return vfs.Default.SyncDir(dir)
 }
 
 // readApplied returns the index in appliedName, 0 if there is none.
@@ -245,8 +252,9 @@ func readApplied(dir string) (uint64, error) {
 	return n, nil
 }
 
-// writeFileSync writes a small file and syncs it and its directory.
-func writeFileSync(name string, data []byte) error {
+// writeSynced writes a small file and fsyncs it; its directory entry is
+// the caller's to sync.
+func writeSynced(name string, data []byte) error {
 	f, err := os.Create(name)
 	if err != nil {
 		return err
@@ -259,17 +267,5 @@ func writeFileSync(name string, data []byte) error {
 		f.Close()
 		return err
 	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return syncDir(filepath.Dir(name))
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return f.Close()
 }

@@ -170,7 +170,6 @@ func Open(db *aetherkv.DB, cfg Config) (*Node, error) {
 	}
 	n.fsm = &fsm{
 		db: db, opts: cfg.Options, reg: reg, log: cfg.Logger, fatal: cfg.Fatal, raftDir: cfg.RaftDir,
-		maxKey: cfg.Options.MaxKeySize, maxValue: cfg.Options.MaxValueSize,
 	}
 	existing, err := raft.HasExistingState(store, store, snaps)
 	if err != nil {

@@ -40,11 +40,7 @@ func BenchmarkLoad(b *testing.B) {
 
 func BenchmarkGet(b *testing.B) {
 	const n = 1_000_000
-	keys := benchKeys(n)
-	k := keydir.New()
-	for i, key := range keys {
-		k.Put(key, keydir.Entry{FileID: 1, Size: 137, Offset: int64(i) * 137})
-	}
+	k, keys := loaded(n)
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
@@ -57,11 +53,7 @@ func BenchmarkGet(b *testing.B) {
 
 func BenchmarkOverwrite(b *testing.B) {
 	const n = 1_000_000
-	keys := benchKeys(n)
-	k := keydir.New()
-	for i, key := range keys {
-		k.Put(key, keydir.Entry{FileID: 1, Size: 137, Offset: int64(i) * 137})
-	}
+	k, keys := loaded(n)
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
@@ -88,4 +80,14 @@ func BenchmarkLoadBatch(b *testing.B) {
 		k.Apply(&batch, runtime.GOMAXPROCS(0), nil)
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/key")
+}
+
+// loaded returns a key directory holding n keys, and the keys.
+func loaded(n int) (*keydir.Keydir, [][]byte) {
+	keys := benchKeys(n)
+	k := keydir.New()
+	for i, key := range keys {
+		k.Put(key, keydir.Entry{FileID: 1, Size: 137, Offset: int64(i) * 137})
+	}
+	return k, keys
 }

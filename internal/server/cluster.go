@@ -277,11 +277,7 @@ func (s *Server) infoRaft(b *infoBuilder) {
 	b.add("raft_last_index", st.LastIndex)
 	b.add("raft_members", len(st.Members))
 	for i, m := range st.Members {
-		voter := 0
-		if m.Voter {
-			voter = 1
-		}
-		b.add("raft_member"+strconv.Itoa(i), "id="+m.ID+",raft="+m.RaftAddr+",addr="+m.RESPAddr+",voter="+strconv.Itoa(voter))
+		b.add("raft_member"+strconv.Itoa(i), "id="+m.ID+",raft="+m.RaftAddr+",addr="+m.RESPAddr+",voter="+strconv.Itoa(boolInt(m.Voter)))
 	}
 }
 

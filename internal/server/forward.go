@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"strconv"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/tidwall/redcon"
 	"golang.org/x/sys/unix"
 )
 
@@ -199,14 +199,9 @@ func (f *forwarder) close() {
 
 // writeCommand writes args as a RESP array of bulk strings.
 func writeCommand(w *bufio.Writer, args [][]byte) {
-	w.WriteByte('*')
-	w.WriteString(strconv.Itoa(len(args)))
-	w.WriteString("\r\n")
+	b := redcon.AppendArray(w.AvailableBuffer(), len(args))
 	for _, a := range args {
-		w.WriteByte('$')
-		w.WriteString(strconv.Itoa(len(a)))
-		w.WriteString("\r\n")
-		w.Write(a)
-		w.WriteString("\r\n")
+		b = redcon.AppendBulk(b, a)
 	}
+	w.Write(b)
 }

@@ -157,7 +157,7 @@ func (f *FS) OpenFile(name string, flag int, perm os.FileMode) (vfs.File, error)
 		n = &node{}
 		if flag&os.O_TRUNC == 0 {
 			// A file that was there before this FS saw it: take it as synced.
-			n.synced, _ = readAll(inner)
+			n.synced, _ = vfs.ReadAll(inner)
 		}
 		f.current[name] = n
 	}
@@ -165,20 +165,8 @@ func (f *FS) OpenFile(name string, flag int, perm os.FileMode) (vfs.File, error)
 		n.synced = nil
 	}
 	fl := &file{File: inner, fs: f, n: n}
-	n.now = func() ([]byte, error) { return readAll(inner) }
+	n.now = func() ([]byte, error) { return vfs.ReadAll(inner) }
 	return fl, nil
-}
-
-func readAll(fl vfs.File) ([]byte, error) {
-	fi, err := fl.Stat()
-	if err != nil {
-		return nil, err
-	}
-	b := make([]byte, fi.Size())
-	if _, err := fl.ReadAt(b, 0); err != nil && err != io.EOF {
-		return nil, err
-	}
-	return b, nil
 }
 
 // Remove removes the name now; the disk keeps it until SyncDir.
@@ -308,7 +296,7 @@ func (fl *file) Sync() error {
 	if err := fl.File.Sync(); err != nil {
 		return err
 	}
-	data, err := readAll(fl.File)
+	data, err := vfs.ReadAll(fl.File)
 	if err != nil {
 		return fmt.Errorf("crashfs: read back %s: %w", fl.Name(), err)
 	}
