@@ -18,7 +18,9 @@ package keydir
 import (
 	"bytes"
 	"encoding/binary"
-	"hash/maphash"
+	"math/rand/v2"
+
+	"github.com/zeebo/xxh3"
 )
 
 // Entry locates a key's newest record.
@@ -49,7 +51,7 @@ const (
 // Keydir maps keys to entries. It is not safe for concurrent use: the DB
 // guards it with its lock.
 type Keydir struct {
-	seed   maphash.Seed
+	seed   uint64 // of the hash: random, so that no one can choose keys that collide
 	shards [nShards]shard
 }
 
@@ -64,7 +66,7 @@ type shard struct {
 
 // New returns an empty key directory.
 func New() *Keydir {
-	return &Keydir{seed: maphash.MakeSeed()}
+	return &Keydir{seed: rand.Uint64()}
 }
 
 // Grow makes room for n more keys holding keyBytes bytes in all, so that
@@ -201,7 +203,7 @@ func (k *Keydir) Range(fn func(key []byte, e Entry) bool) {
 	}
 }
 
-func (k *Keydir) hash(key []byte) uint64 { return maphash.Bytes(k.seed, key) }
+func (k *Keydir) hash(key []byte) uint64 { return xxh3.HashSeed(key, k.seed) }
 
 // shard picks a shard by the hash's top bits; the tag is made of the
 // middle ones, and a key's place in the table is the tag's low bits, so
