@@ -186,6 +186,7 @@ func TestRepairDropsOnlyTheBrokenBatch(t *testing.T) {
 		ends = append(ends, fileSize(t, activeLog(dir)))
 	}
 	db.Close()
+	dropCheckpoint(t, dir) // Open reads the file, and finds the damage
 	raw, _ := os.ReadFile(activeLog(dir))
 	raw[ends[1]-2] ^= 0xFF // inside batch b's commit record
 	os.WriteFile(activeLog(dir), raw, 0o600)

@@ -55,7 +55,9 @@ type DB struct {
 //
 // Open fails with ErrLocked if another process, or another DB in this
 // process, has dir open, and with an error wrapping ErrCorrupt, naming the
-// file and offset, if a record in the middle of the log is damaged. A
+// file and offset, if a record in the middle of a file it reads is
+// damaged (after a clean Close it reads only the key-directory
+// checkpoint; Get reports damage done since, record by record). A
 // record torn by a crash at the very end of the log is cut off (its bytes
 // are kept beside the log, in a file ending in .torn) and logged.
 func Open(dir string, opts *Options) (*DB, error) {
@@ -332,9 +334,10 @@ func (db *DB) Len() int {
 // Dir returns the data directory.
 func (db *DB) Dir() string { return db.dir }
 
-// Close flushes and fsyncs buffered writes, stops the background sync and
-// releases the directory. Every method called after Close returns
-// ErrClosed, Close included.
+// Close flushes and fsyncs buffered writes, stops the background sync,
+// writes a checkpoint of the key directory for the next Open to load
+// quickly (if nothing failed), and releases the directory. Every method
+// called after Close returns ErrClosed, Close included.
 func (db *DB) Close() error {
 	db.mu.Lock()
 	if db.mu.closed {
@@ -360,6 +363,9 @@ func (db *DB) Close() error {
 		}
 		if db.mu.err != nil {
 			err = errors.Join(db.mu.err, err)
+		}
+		if err == nil {
+			db.closeCheckpointLocked()
 		}
 	})
 	if lerr := db.lock.Close(); lerr != nil && err == nil {

@@ -40,13 +40,18 @@
 // Merge (also started in the background past Options.MergeRatio of dead
 // bytes) rewrites the live records of the closed files with hint files
 // that make Open fast; Check verifies a stopped store and Repair salvages a
-// damaged one; Backup copies a live one.
+// damaged one; Backup copies a live one. A clean Close also writes a
+// checkpoint of the key directory (the file KEYDIR), which the next Open
+// loads instead of reading hint files or scanning, if the data files are
+// exactly as Close left them; Open removes it in any case.
 //
 // # Caveats
 //
 // All keys live in memory, about 52 bytes per 16-byte key. A record
 // damaged in the middle of the log makes Open fail with ErrCorrupt naming
-// the file and offset (Repair keeps every valid record); a record or batch
+// the file and offset (Repair keeps every valid record), when Open reads
+// that file: it reads none after a clean Close, and no file with a hint;
+// Get and Check find such damage then. A record or batch
 // torn at the very end of the log by a crash is cut off at Open. Every
 // data file stays open and memory-mapped.
 package aetherkv

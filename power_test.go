@@ -24,6 +24,7 @@ type powerOp struct {
 	batch  bool
 	merge  bool
 	sync   bool
+	reopen bool // Close (which writes the key-directory checkpoint) and Open (which reads and removes it)
 }
 
 // TestPowerLoss cuts the power (crashfs: only what was fsynced survives,
@@ -58,7 +59,7 @@ func testPowerLoss(t *testing.T, mode SyncMode) {
 		if err == nil {
 			for i := 0; i < 300 && inflight == nil; i++ {
 				op := randomPowerOp(rng, i, mode)
-				if err := applyPowerOp(db, op); err != nil {
+				if err := applyPowerOp(&db, dir, opts, op); err != nil {
 					if !fs.Crashed() {
 						t.Fatalf("cut %d: op %d failed before the power cut: %v", cut, i, err)
 					}
@@ -66,7 +67,7 @@ func testPowerLoss(t *testing.T, mode SyncMode) {
 					break
 				}
 				model = withOp(model, &op)
-				if op.sync || op.merge { // a merge syncs too: it rotates first
+				if op.sync || op.merge || op.reopen { // a merge syncs too: it rotates first
 					states = states[:0]
 				}
 				states = append(states, maps.Clone(model))
@@ -101,6 +102,8 @@ func randomPowerOp(rng *rand.Rand, i int, mode SyncMode) powerOp {
 	switch r := rng.IntN(100); {
 	case r < 3:
 		return powerOp{merge: true}
+	case r < 5:
+		return powerOp{reopen: true}
 	case r < 8 && mode != SyncModeAlways:
 		return powerOp{sync: true}
 	case r < 15:
@@ -121,8 +124,21 @@ func randomPowerOp(rng *rand.Rand, i int, mode SyncMode) powerOp {
 	}
 }
 
-func applyPowerOp(db *DB, op powerOp) error {
+// applyPowerOp applies op to *pdb, the store open in dir, which a reopen
+// replaces.
+func applyPowerOp(pdb **DB, dir string, opts *Options, op powerOp) error {
+	db := *pdb
 	switch {
+	case op.reopen:
+		if err := db.Close(); err != nil {
+			return err
+		}
+		again, err := Open(dir, opts)
+		if err != nil {
+			return err
+		}
+		*pdb = again
+		return nil
 	case op.merge:
 		return db.Merge()
 	case op.sync:
@@ -199,7 +215,7 @@ func checkPowerPrefix(t *testing.T, cut int, db *DB, states []map[string]string,
 			return
 		}
 	}
-	if inflight != nil && !inflight.merge && !inflight.sync && equalMaps(got, withOp(states[len(states)-1], inflight)) {
+	if inflight != nil && !inflight.merge && !inflight.sync && !inflight.reopen && equalMaps(got, withOp(states[len(states)-1], inflight)) {
 		return
 	}
 	t.Fatalf("cut %d: state after the power cut %v is not one of the %d states since the last Sync (first %v, last %v), nor the last plus %+v",

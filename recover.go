@@ -20,7 +20,8 @@ import (
 // opens the active file for appending. A later record of a key always wins
 // over an earlier one: recency is the order of files and offsets, never the
 // timestamp field. A closed file with a valid hint file is loaded from the
-// hint; any other file is scanned.
+// hint; any other file is scanned. A checkpoint that a clean Close left,
+// if it matches the data files, replaces all of that (checkpoint.go).
 func (db *DB) load() error {
 	fs := db.opts.fs
 	if err := removeLeftovers(fs, db.dir); err != nil {
@@ -30,8 +31,14 @@ func (db *DB) load() error {
 	if err != nil {
 		return err
 	}
+	ck, err := db.readCheckpoint(files)
+	if err != nil {
+		return err
+	}
+	if ck != nil {
+		files[len(files)-1].ID = ck.activeID
+	}
 	l := newLoader()
-	keys := l.keys
 	segs := make(map[uint32]*segment, len(files))
 	defer func() {
 		if db.mu.segs == nil { // load failed: close what it opened
@@ -42,11 +49,22 @@ func (db *DB) load() error {
 	}()
 	for i, df := range files {
 		active := i == len(files)-1
-		seg, err := db.loadFile(l, df, active)
+		var seg *segment
+		if ck != nil { // the key directory is loaded: only open the file
+			var f vfs.File
+			if seg, f, err = db.openFile(df, active); err == nil && active && f != nil {
+				f.Close() // the active file is read through its Log
+			}
+		} else {
+			seg, err = db.loadFile(l, df, active)
+		}
 		if err != nil {
 			return err
 		}
 		segs[df.ID] = seg
+	}
+	if ck == nil {
+		ck = &checkpoint{keys: l.keys, live: l.liveBytes(), deadlines: l.deadlines}
 	}
 	active := files[len(files)-1]
 	path := filepath.Join(db.dir, active.Name)
@@ -64,13 +82,13 @@ func (db *DB) load() error {
 		}
 	}
 	segs[active.ID] = &segment{path: path, size: log.Size()}
-	for id, live := range l.liveBytes() {
+	for id, live := range ck.live {
 		segs[id].live = live
 	}
-	db.mu.keys = keys
+	db.mu.keys = ck.keys
 	db.mu.log = log
 	db.mu.segs = segs
-	if l.deadlines {
+	if ck.deadlines {
 		db.rebuildExpiriesLocked()
 		db.sweepLocked(time.Now().UnixNano())
 	}
@@ -168,48 +186,59 @@ func removeLeftovers(fs vfs.FS, dir string) error {
 // active file, a bad record after which no valid record follows is a write
 // torn by a crash: it is cut off. Any other bad record is corruption.
 func (db *DB) loadFile(l *loader, df storage.DataFile, active bool) (*segment, error) {
-	fs := db.opts.fs
-	path := filepath.Join(db.dir, df.Name)
-	f, err := fs.OpenFile(path, os.O_RDONLY, 0)
-	if errors.Is(err, os.ErrNotExist) && active {
-		return &segment{path: path}, nil
+	seg, f, err := db.openFile(df, active)
+	if err != nil || f == nil {
+		return seg, err
 	}
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
-	seg := &segment{f: f, path: path}
 	if active {
 		defer f.Close() // the active file is read through its Log
-		seg.f = nil
 	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("stat %s: %w", path, err)
-	}
-	seg.size = fi.Size()
-	if !active {
-		if seg.m, err = storage.Map(f, seg.size); err != nil {
-			f.Close()
-			return nil, err
-		}
-	}
-	if !active && db.loadHint(l, df, fi.Size()) {
+	if !active && db.loadHint(l, df, seg.size) {
 		return seg, nil
 	}
-	if err := db.scanFile(l, f, df.ID, path, fi.Size(), active); err != nil {
+	if err := db.scanFile(l, f, df.ID, seg.path, seg.size, active); err != nil {
 		seg.close()
-		f.Close()
 		return nil, err
 	}
 	if active {
 		fi, err := f.Stat() // a torn tail may have been cut
 		if err != nil {
-			return nil, fmt.Errorf("stat %s: %w", path, err)
+			return nil, fmt.Errorf("stat %s: %w", seg.path, err)
 		}
 		seg.size = fi.Size()
 	}
 	return seg, nil
+}
+
+// openFile opens a data file and returns its segment, holding the file
+// open for reading and mapped, unless it is the active file: that one is
+// read through its Log, and the caller must close f. A missing active
+// file is an empty segment, and a nil f.
+func (db *DB) openFile(df storage.DataFile, active bool) (seg *segment, f vfs.File, err error) {
+	path := filepath.Join(db.dir, df.Name)
+	f, err = db.opts.fs.OpenFile(path, os.O_RDONLY, 0)
+	if errors.Is(err, os.ErrNotExist) && active {
+		return &segment{path: path}, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	seg = &segment{f: f, path: path}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("stat %s: %w", path, err)
+	}
+	seg.size = fi.Size()
+	if active {
+		seg.f = nil
+		return seg, f, nil
+	}
+	if seg.m, err = storage.Map(f, seg.size); err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return seg, f, nil
 }
 
 // scanFile applies every record of a data file to keys. A batch without

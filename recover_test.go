@@ -9,10 +9,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/aether-kv/aether-kv/internal/storage"
 )
 
 // writeStore creates a store in a new directory with n keys "k%03d" whose
 // values grow with i, and returns the directory and each record's offset.
+// The store is closed, without its key-directory checkpoint: the next Open
+// reads the data file, as after a crash, and so finds any damage done to
+// it.
 func writeStore(t *testing.T, n int) (dir string, offsets []int64) {
 	t.Helper()
 	dir = t.TempDir()
@@ -32,7 +37,16 @@ func writeStore(t *testing.T, n int) (dir string, offsets []int64) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
+	dropCheckpoint(t, dir)
 	return dir, offsets
+}
+
+// dropCheckpoint removes the key-directory checkpoint of a closed store.
+func dropCheckpoint(t *testing.T, dir string) {
+	t.Helper()
+	if err := os.Remove(filepath.Join(dir, storage.CheckpointName)); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func activeLog(dir string) string { return filepath.Join(dir, "active.log") }

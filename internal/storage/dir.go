@@ -22,8 +22,12 @@ const (
 	// are renamed into place once complete, and removed at Open if a crash
 	// left them behind.
 	TempSuffix = ".tmp"
-	dataExt    = ".log"
-	hintExt    = ".hint"
+	// CheckpointName is the key-directory checkpoint that a clean Close
+	// writes and the next Open reads and removes. Written under
+	// CheckpointName+TempSuffix first.
+	CheckpointName = "KEYDIR"
+	dataExt        = ".log"
+	hintExt        = ".hint"
 )
 
 // ErrLocked is returned by Lock when another process, or another open DB in
