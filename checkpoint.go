@@ -152,11 +152,24 @@ func (db *DB) readCheckpoint(files []storage.DataFile) (*checkpoint, error) {
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
+	// Whatever happens next, the checkpoint must not be found again: the
+	// files it describes are about to change. It is removed while it is
+	// read (f keeps it readable), so that the directory sync overlaps the
+	// reading; it is done before loading goes on.
+	removed := make(chan error, 1)
+	go func() { removed <- db.removeCheckpoint(path) }()
 	var ck *checkpoint
 	if err == nil {
 		start := time.Now()
 		ck, err = db.decodeCheckpoint(f, files)
-		f.Close()
+		// Closing the file, once it is unlinked, frees its blocks, which
+		// takes some 10 ms for 1M keys: in the background. Close, and a
+		// failing Open, wait for it.
+		db.wg.Add(1)
+		go func() {
+			defer db.wg.Done()
+			f.Close()
+		}()
 		if err == nil {
 			db.opts.Logger.Debug("key directory loaded from the checkpoint", "file", path, "keys", ck.keys.Len(), "took", time.Since(start))
 		}
@@ -164,15 +177,22 @@ func (db *DB) readCheckpoint(files []storage.DataFile) (*checkpoint, error) {
 	if err != nil {
 		db.opts.Logger.Info("key-directory checkpoint ignored; loading from the data files", "file", path, "reason", err)
 	}
-	// Whatever happens next, the checkpoint must not be found again: the
-	// files it describes are about to change.
-	if err := fs.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("remove %s: %w", path, err)
-	}
-	if err := fs.SyncDir(db.dir); err != nil {
-		return nil, fmt.Errorf("sync %s: %w", db.dir, err)
+	if err := <-removed; err != nil {
+		db.wg.Wait() // the file's closing: Open fails
+		return nil, err
 	}
 	return ck, nil
+}
+
+// removeCheckpoint removes the checkpoint file and syncs the directory.
+func (db *DB) removeCheckpoint(path string) error {
+	if err := db.opts.fs.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove %s: %w", path, err)
+	}
+	if err := db.opts.fs.SyncDir(db.dir); err != nil {
+		return fmt.Errorf("sync %s: %w", db.dir, err)
+	}
+	return nil
 }
 
 // errStale is wrapped by the error of a checkpoint that is intact but
@@ -190,7 +210,10 @@ func (db *DB) decodeCheckpoint(f vfs.File, files []storage.DataFile) (*checkpoin
 	if body < int64(ckptHeaderSize) {
 		return nil, fmt.Errorf("%d bytes, too short", size)
 	}
-	r := &crcReader{r: bufio.NewReaderSize(io.NewSectionReader(f, 0, body), 1<<20)}
+	// A small buffer: the slots and arenas, tens of KB a shard, are read
+	// straight into their slices once the buffer is empty, rather than
+	// copied out of a large one.
+	r := &crcReader{r: bufio.NewReaderSize(io.NewSectionReader(f, 0, body), 4<<10)}
 	hdr := make([]byte, ckptHeaderSize)
 	if _, err := io.ReadFull(r, hdr); err != nil {
 		return nil, err

@@ -45,6 +45,7 @@ func (db *DB) load() error {
 			for _, s := range segs {
 				s.close()
 			}
+			db.wg.Wait() // the checkpoint's closing
 		}
 	}()
 	for i, df := range files {
