@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 
 	aetherkv "github.com/aether-kv/aether-kv"
@@ -24,7 +25,14 @@ func aetherAdapter() adapter {
 		about: "default Options (SyncModeInterval); durable = SyncModeAlways (group commit); " +
 			"one Put per key; Get = GetInto (the caller's buffer); Merge = DB.Merge (writes hint files)",
 		open: openAether,
+		// What Open reads besides the data files: the key-directory
+		// checkpoint that a clean Close leaves, if there is one, and then
+		// nothing else; else the hint files.
 		indexFiles: func(dir string) []string {
+			ckpt := filepath.Join(dir, checkpointName)
+			if _, err := os.Stat(ckpt); err == nil {
+				return []string{ckpt}
+			}
 			hints, _ := filepath.Glob(filepath.Join(dir, "*.hint"))
 			return hints
 		},
