@@ -49,6 +49,10 @@ type FileCheck struct {
 	Damage     []Damage
 	HasHint    bool
 	HintErr    error // why the hint file is invalid, if it is
+	// Preallocated counts the zeros past the last record of the active
+	// file: space SyncModeAlways fills ahead of its writes, which Open
+	// cuts off. It is not damage.
+	Preallocated int64
 }
 
 // Damage is a region of a data file that holds no valid record: from a
@@ -177,7 +181,7 @@ func (c *checker) checkFile(df storage.DataFile, active bool, keys *keydir.Keydi
 		return nil, err
 	}
 	if from, ok := rp.open(); ok { // a batch without its commit at the end
-		fc.Damage = append(fc.Damage, Damage{Offset: from, Length: fi.Size() - from, Torn: active,
+		fc.Damage = append(fc.Damage, Damage{Offset: from, Length: fi.Size() - fc.Preallocated - from, Torn: active,
 			Reason: fmt.Errorf("batch without its commit record: %w", errIncompleteBatch)})
 	}
 	fc.Damage = mergeDamage(fc.Damage)
@@ -205,6 +209,16 @@ func (c *checker) eachValidRecord(f vfs.File, path string, size int64, active bo
 			return s.Err()
 		}
 		bad := s.Offset()
+		if active {
+			zeros, err := storage.AllZeros(f, bad, size)
+			if err != nil {
+				return err
+			}
+			if zeros { // the end of the records: as at the end of the file
+				fc.Preallocated = size - bad
+				return nil
+			}
+		}
 		interrupted(bad)
 		next, err := storage.NextValid(f, bad, size, c.opts.MaxKeySize)
 		if err != nil {

@@ -43,7 +43,7 @@ import (
 // bumping checkpointVersion.
 const (
 	checkpointMagic   = "AKVKDIR\x00"
-	checkpointVersion = 1
+	checkpointVersion = 2 // 2: 16-byte keydir slots
 	ckptHasDeadlines  = 1 << 0
 	ckptHeaderSize    = len(checkpointMagic) + 4 + 4 + 4
 	ckptFileSize      = 4 + 8 + 8

@@ -582,3 +582,23 @@ func TestCheckpointDamageAtRest(t *testing.T) {
 	}
 	wantValue(t, db, "k5", strings.Repeat("v", 20))
 }
+
+// TestCheckpointSyncAlways: in SyncModeAlways the active file is
+// preallocated; Close cuts the zeros, so its size matches the checkpoint.
+func TestCheckpointSyncAlways(t *testing.T) {
+	opts := Options{SyncMode: SyncModeAlways, MergeRatio: -1}
+	dir := t.TempDir()
+	db := mustOpenDir(t, dir, &opts)
+	model := map[string]modelEntry{}
+	fillRandom(t, db, 7, 300, false, model)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, h := openLogged(t, dir, opts)
+	if !h.logged(ckptUsed) {
+		t.Fatalf("Open did not use the checkpoint; it logged %q", h.msgs)
+	}
+	wantEntries(t, db, model)
+	fillRandom(t, db, 8, 100, false, model)
+	wantEntries(t, db, model)
+}

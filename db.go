@@ -124,33 +124,55 @@ func (db *DB) GetInto(dst, key []byte) ([]byte, error) {
 
 // getLocked appends the value of key to dst. The caller holds db.mu,
 // shared at least.
+//
+// It finds key by its record: the key directory's slot says where the
+// record is, and the record holds the key, so the key is compared there
+// rather than in the key directory's arena (one cache miss fewer).
 func (db *DB) getLocked(dst, key []byte) (value []byte, err error) {
-	e, ok := db.mu.keys.Get(key)
-	if !ok || expired(e) {
-		return nil, ErrNotFound
-	}
+	var (
+		rec  []byte
+		path string
+		at   keydir.Location
+	)
 	// A mapped file that another program truncated raises SIGBUS on
 	// access: turn that into an error for this call, not a crash.
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("aetherkv: get: data file %d at offset %d is unreadable (was it truncated?): %v", e.FileID, e.Offset, r)
+			err = fmt.Errorf("aetherkv: get: data file %d at offset %d is unreadable (was it truncated?): %v", at.FileID, at.Offset, r)
 		}
 	}()
-	rec, path, err := db.recordLocked(e)
+	found := db.mu.keys.Lookup(key, func(l keydir.Location) keydir.Verdict {
+		at = l
+		rec, path, err = db.recordAtLocked(l)
+		switch {
+		case err != nil:
+			return keydir.Verify // the key in memory says whether this was key's record
+		case !format.KeyIs(rec, key):
+			return keydir.Next
+		}
+		return keydir.Found
+	})
+	if !found {
+		return nil, ErrNotFound
+	}
 	if err != nil {
-		return nil, fmt.Errorf("aetherkv: get: %w", err)
+		return nil, fmt.Errorf("aetherkv: get: %s at offset %d: %w", path, at.Offset, err)
 	}
 	r, err := format.Decode(rec)
 	if err == nil && !batchValue(r, key) {
 		err = fmt.Errorf("record is not the value of this key: %w", ErrCorrupt)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("aetherkv: get: %s at offset %d: %w", path, e.Offset, err)
+		return nil, fmt.Errorf("aetherkv: get: %s at offset %d: %w", path, at.Offset, err)
 	}
 	value = r.Value
 	if format.HasDeadline(r.Flag) {
-		_, value = format.SplitDeadline(value)
+		var deadline int64
+		deadline, value = format.SplitDeadline(value)
+		if deadline <= time.Now().UnixNano() {
+			return nil, ErrNotFound
+		}
 	}
 	return append(dst, value...), nil
 }

@@ -125,7 +125,17 @@ type Options struct {
 	// fs is the file system under the store; tests replace it to inject
 	// faults. The default is the operating system's.
 	fs vfs.FS
+
+	// preallocate is how many bytes of zeros SyncModeAlways writes into
+	// the active file at a time, ahead of its records, so that its fsyncs
+	// overwrite blocks the file has (see storage.Log.Preallocate); tests
+	// shorten it, and a negative value turns it off.
+	preallocate int64
 }
+
+// defaultPreallocate: at ~240k durable 137-byte puts/s, one 8 MiB fill
+// every ~250 ms.
+const defaultPreallocate = 8 << 20
 
 // DefaultOptions returns the options that a nil *Options stands for.
 func DefaultOptions() *Options {
@@ -197,6 +207,9 @@ func (o *Options) withDefaults() *Options {
 	}
 	if c.fs == nil {
 		c.fs = d.fs
+	}
+	if c.preallocate == 0 {
+		c.preallocate = defaultPreallocate
 	}
 	return &c
 }

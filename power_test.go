@@ -50,7 +50,7 @@ func testPowerLoss(t *testing.T, mode SyncMode) {
 		dir, out := t.TempDir(), t.TempDir()
 		fs := crashfs.New(vfs.Default)
 		fs.CrashAfter(1 + rng.IntN(400))
-		opts := &Options{SyncMode: mode, SyncInterval: time.Hour, MaxFileSize: 2048, MergeRatio: -1, BatchSize: 256}
+		opts := &Options{SyncMode: mode, SyncInterval: time.Hour, MaxFileSize: 2048, MergeRatio: -1, BatchSize: 256, preallocate: 700}
 		opts.fs = fs
 		model := map[string]string{}
 		states := []map[string]string{{}} // in SyncModeInterval: the states since the last Sync
@@ -256,7 +256,7 @@ func TestPowerLossConcurrentWriters(t *testing.T) {
 		dir, out := t.TempDir(), t.TempDir()
 		fs := crashfs.New(vfs.Default)
 		fs.CrashAfter(20 + rng.IntN(400))
-		opts := &Options{SyncMode: SyncModeAlways, MaxFileSize: 4096, MergeRatio: -1, BatchSize: 256}
+		opts := &Options{SyncMode: SyncModeAlways, MaxFileSize: 4096, MergeRatio: -1, BatchSize: 256, preallocate: 1000}
 		opts.fs = fs
 		db, err := Open(dir, opts)
 		if err != nil {

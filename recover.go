@@ -70,7 +70,7 @@ func (db *DB) load() error {
 	active := files[len(files)-1]
 	path := filepath.Join(db.dir, active.Name)
 	_, statErr := fs.Stat(path)
-	log, err := storage.OpenLog(fs, path, active.ID, db.opts.BatchSize, db.opts.MaxFileSize)
+	log, err := db.openLog(path, active.ID)
 	if err != nil {
 		return err
 	}
@@ -277,6 +277,13 @@ func (db *DB) scanFile(l *loader, f vfs.File, id uint32, path string, size int64
 		bad = torn // a batch torn with its last record: cut from its start
 	}
 	if active && scanErr != batchErr {
+		zeros, err := storage.AllZeros(f, s.Offset(), size)
+		if err != nil {
+			return fmt.Errorf("scan %s after offset %d: %w", path, s.Offset(), err)
+		}
+		if zeros { // a preallocated end, perhaps after a torn record
+			return db.cutTornTail(f, path, bad, size, scanErr)
+		}
 		next, err := storage.NextValid(f, s.Offset(), size, db.opts.MaxKeySize)
 		if err != nil {
 			return fmt.Errorf("scan %s after offset %d: %w", path, s.Offset(), err)
@@ -314,16 +321,22 @@ func (db *DB) loadHint(l *loader, df storage.DataFile, dataSize int64) bool {
 }
 
 // cutTornTail saves the bytes from off to the end of the active file in a
-// side file, for diagnosis, then truncates the file at off.
+// side file, for diagnosis, then truncates the file at off. Zeros at the
+// end are the file's preallocated space (Log.Preallocate), not part of
+// what was torn: they are cut off without being saved.
 func (db *DB) cutTornTail(f vfs.File, path string, off, size int64, cause error) error {
 	fs := db.opts.fs
 	tail := make([]byte, size-off)
 	if _, err := f.ReadAt(tail, off); err != nil && err != io.EOF {
 		return fmt.Errorf("read torn tail of %s: %w", path, err)
 	}
-	side := fmt.Sprintf("%s.%d.torn", path, off)
-	if err := writeFileSync(fs, side, tail); err != nil {
-		return err
+	tail = storage.TrimZeros(tail)
+	side := ""
+	if len(tail) > 0 {
+		side = fmt.Sprintf("%s.%d.torn", path, off)
+		if err := writeFileSync(fs, side, tail); err != nil {
+			return err
+		}
 	}
 	w, err := fs.OpenFile(path, os.O_WRONLY, 0)
 	if err != nil {
@@ -335,6 +348,10 @@ func (db *DB) cutTornTail(f vfs.File, path string, off, size int64, cause error)
 	}
 	if err := w.Sync(); err != nil {
 		return fmt.Errorf("cut torn tail of %s: %w", path, err)
+	}
+	if side == "" {
+		db.opts.Logger.Info("cut the preallocated end of the log", "file", path, "offset", off, "bytes", size-off)
+		return nil
 	}
 	db.opts.Logger.Warn("cut a torn record from the end of the log (a crash interrupted a write)",
 		"file", path, "offset", off, "bytes", size-off, "saved_as", side, "cause", cause)

@@ -38,7 +38,7 @@ func (db *DB) rotateLocked(next uint32) error {
 		return db.failLocked("rotation", fmt.Errorf("sync %s: %w", db.dir, err))
 	}
 	activePath := filepath.Join(db.dir, storage.ActiveName)
-	log, err := storage.OpenLog(fs, activePath, next, db.opts.BatchSize, db.opts.MaxFileSize)
+	log, err := db.openLog(activePath, next)
 	if err != nil {
 		return db.failLocked("rotation", err)
 	}
@@ -49,4 +49,14 @@ func (db *DB) rotateLocked(next uint32) error {
 	db.mu.log = log
 	db.mu.segs[next] = &segment{path: activePath}
 	return nil
+}
+
+// openLog opens the active file at path, preallocating its space in
+// SyncModeAlways.
+func (db *DB) openLog(path string, id uint32) (*storage.Log, error) {
+	log, err := storage.OpenLog(db.opts.fs, path, id, db.opts.BatchSize, db.opts.MaxFileSize)
+	if err == nil && db.opts.SyncMode == SyncModeAlways && db.opts.preallocate > 0 {
+		log.Preallocate(db.opts.preallocate, db.opts.MaxFileSize)
+	}
+	return log, err
 }

@@ -3,6 +3,8 @@ package aetherkv
 import (
 	"fmt"
 
+	"github.com/aether-kv/aether-kv/internal/format"
+
 	"github.com/aether-kv/aether-kv/internal/keydir"
 	"github.com/aether-kv/aether-kv/internal/storage"
 	"github.com/aether-kv/aether-kv/internal/vfs"
@@ -35,25 +37,46 @@ func (s *segment) close() {
 // write buffer or of a memory-mapped file where it can, valid only while
 // the caller holds db.mu (shared at least), else a copy read with pread.
 func (db *DB) recordLocked(e keydir.Entry) (rec []byte, path string, err error) {
-	n := int64(e.Size)
-	if e.FileID == db.mu.log.ID() {
+	return db.bytesLocked(e.FileID, e.Offset, int64(e.Size))
+}
+
+// recordAtLocked is recordLocked for a record known only by where it
+// starts: its size is read from its header.
+func (db *DB) recordAtLocked(l keydir.Location) (rec []byte, path string, err error) {
+	b, path, err := db.bytesLocked(l.FileID, l.Offset, format.HeaderSize)
+	if err != nil {
+		return nil, path, err
+	}
+	h, err := format.DecodeHeader(b)
+	if err != nil {
+		return nil, path, err
+	}
+	if max := int64(format.HeaderSize + db.opts.MaxKeySize + format.DeadlineSize + db.opts.MaxValueSize); h.RecordSize() > max {
+		return nil, path, fmt.Errorf("record of %d bytes, more than the limits allow: %w", h.RecordSize(), ErrCorrupt)
+	}
+	return db.bytesLocked(l.FileID, l.Offset, h.RecordSize())
+}
+
+// bytesLocked returns the n bytes at off in data file id, as recordLocked.
+func (db *DB) bytesLocked(id uint32, off, n int64) ([]byte, string, error) {
+	if id == db.mu.log.ID() {
 		log := db.mu.log
-		if b, ok := log.View(e.Offset, n); ok {
+		if b, ok := log.View(off, n); ok {
 			return b, log.Path(), nil
 		}
 		buf := make([]byte, n)
-		return buf, log.Path(), log.ReadAt(buf, e.Offset)
+		return buf, log.Path(), log.ReadAt(buf, off)
 	}
-	seg := db.mu.segs[e.FileID]
+	seg := db.mu.segs[id]
 	if seg == nil || seg.f == nil {
-		return nil, "", fmt.Errorf("key directory points at data file %d, which is not open: %w", e.FileID, ErrCorrupt)
+		return nil, "", fmt.Errorf("key directory points at data file %d, which is not open: %w", id, ErrCorrupt)
 	}
-	if b, ok := seg.m.View(e.Offset, n); ok {
+	if b, ok := seg.m.View(off, n); ok {
 		return b, seg.path, nil
 	}
 	buf := make([]byte, n)
-	if got, err := seg.f.ReadAt(buf, e.Offset); got != len(buf) {
-		return nil, seg.path, fmt.Errorf("read %s at %d: %w", seg.path, e.Offset, err)
+	if got, err := seg.f.ReadAt(buf, off); got != len(buf) {
+		return nil, seg.path, fmt.Errorf("read %s at %d: %w", seg.path, off, err)
 	}
 	return buf, seg.path, nil
 }

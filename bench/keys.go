@@ -1,6 +1,9 @@
 package main
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"fmt"
+)
 
 // Every benchmark key is 16 bytes and every value 100 bytes.
 const (
@@ -47,4 +50,40 @@ func appendValue(dst []byte, i, r int) []byte {
 		dst = append(dst, w[:min(8, valueSize-n)]...)
 	}
 	return dst
+}
+
+// dataset holds the keys and values of keys from..to-1 in round r, made in
+// advance, one after another in one slice that is never written again (so
+// that stores that keep the slices they are given may).
+type dataset struct {
+	from, to int
+	buf      []byte
+}
+
+const pairSize = keySize + valueSize
+
+func newDataset(from, to, r int) *dataset {
+	buf := make([]byte, 0, (to-from)*pairSize)
+	for i := from; i < to; i++ {
+		buf = appendKey(buf, i)
+		buf = appendValue(buf, i, r)
+	}
+	return &dataset{from: from, to: to, buf: buf}
+}
+
+// pair returns the key and value of the n-th key of the dataset.
+func (d *dataset) pair(n int) (key, value []byte) {
+	p := d.buf[n*pairSize : (n+1)*pairSize : (n+1)*pairSize]
+	return p[:keySize:keySize], p[keySize:]
+}
+
+// write puts every key of the dataset, in order, on the calling goroutine.
+func (d *dataset) write(s Store) error {
+	for n := range d.to - d.from {
+		k, v := d.pair(n)
+		if err := s.Put(k, v); err != nil {
+			return fmt.Errorf("put %d: %w", d.from+n, err)
+		}
+	}
+	return nil
 }

@@ -164,3 +164,16 @@ func TestMedianOf(t *testing.T) {
 }
 
 func writeFile(path, s string) error { return os.WriteFile(path, []byte(s), 0o600) }
+
+func TestDataset(t *testing.T) {
+	d := newDataset(1000, 1100, 3)
+	for n := range 100 {
+		k, v := d.pair(n)
+		if !bytes.Equal(k, benchKey(1000+n)) || !bytes.Equal(v, benchValue(1000+n, 3)) {
+			t.Fatalf("pair(%d) = %q, %x; want key %d of round 3", n, k, v, 1000+n)
+		}
+		if cap(k) != keySize || cap(v) != valueSize {
+			t.Fatalf("pair(%d): capacities %d, %d; a store appending to them would overwrite the next pair", n, cap(k), cap(v))
+		}
+	}
+}

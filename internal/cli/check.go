@@ -98,6 +98,9 @@ func printCheck(w io.Writer, dir string, r *aetherkv.CheckReport) {
 		case f.HasHint:
 			fmt.Fprint(w, ", hint file valid")
 		}
+		if f.Preallocated > 0 {
+			fmt.Fprintf(w, ", %d preallocated bytes at the end (cut when the store opens)", f.Preallocated)
+		}
 		fmt.Fprintln(w)
 		for _, d := range f.Damage {
 			kind := "DAMAGED"

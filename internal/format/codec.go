@@ -208,6 +208,16 @@ func Decode(b []byte) (Record, error) {
 	return Record{Header: h, Key: b[HeaderSize:k:k], Value: b[k:n:n]}, nil
 }
 
+// KeyIs reports whether the record that starts rec holds key, by its key
+// size and bytes alone: the checksum is not verified (Decode does that).
+func KeyIs(rec, key []byte) bool {
+	if len(rec) < HeaderSize {
+		return false
+	}
+	n := binary.LittleEndian.Uint32(rec[offKeySize:])
+	return int64(n) == int64(len(key)) && len(rec)-HeaderSize >= len(key) && string(rec[HeaderSize:HeaderSize+len(key)]) == string(key)
+}
+
 // Checksum returns the CRC that a record's header must hold, given the
 // record's bytes from the timestamp to the end of the value.
 func Checksum(b []byte) uint32 { return crc32.ChecksumIEEE(b) }

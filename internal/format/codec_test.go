@@ -471,3 +471,23 @@ func TestAppendWithDeadline(t *testing.T) {
 		t.Fatalf("Decode(deadline value of 5 bytes) = %v, want ErrCorrupt", err)
 	}
 }
+
+func TestKeyIs(t *testing.T) {
+	rec := format.Append(nil, 1, format.FlagValue, []byte("key"), []byte("value"))
+	for _, tt := range []struct {
+		rec  []byte
+		key  string
+		want bool
+	}{
+		{rec, "key", true},
+		{rec, "kex", false},
+		{rec, "ke", false},
+		{rec, "keyv", false},
+		{rec[:format.HeaderSize+2], "key", false},
+		{rec[:format.HeaderSize-1], "key", false},
+	} {
+		if got := format.KeyIs(tt.rec, []byte(tt.key)); got != tt.want {
+			t.Errorf("KeyIs(%d bytes of a record of key, %q) = %v, want %v", len(tt.rec), tt.key, got, tt.want)
+		}
+	}
+}

@@ -81,7 +81,7 @@ func (k *Keydir) applyRun(b *Batch, shard int, run []batchOp, w int, fn func(w i
 		return
 	}
 	sh := &k.shards[shard]
-	if (sh.used+len(run))*4 > len(sh.slots)*3 { // size the table for the whole run first
+	if (sh.used+len(run))*4 > sh.slotCount()*3 { // size the table for the whole run first
 		sh.grow(sh.live + len(run))
 	}
 	for _, op := range run {

@@ -4,12 +4,17 @@
 // It is built for tens of millions of keys: no Go pointer per key, so the
 // garbage collector never walks it, and about 50 bytes per 16-byte key.
 // Keys are split by hash into 256 shards; each shard is an open-addressing
-// hash table of 8-byte slots (linear probing) over a byte arena that holds,
-// for each key, its length, its bytes and its entry:
+// hash table of 16-byte slots (linear probing) over a byte arena that
+// holds, for each key, its length, its bytes and the rest of its entry:
 //
-//	arena record: uvarint key length | key | file id u32 | size u32 | offset u64 [| deadline u64]
-//	              (the top bit of size says whether a deadline follows)
 //	slot:         arena offset + 1 (40 bits) | hash tag (24 bits); 0 = empty
+//	              file id (32 bits) | offset (32 bits; all ones: in the arena)
+//	arena record: uvarint key length | key | size u32 [| offset u64] [| deadline u64]
+//	              (the top bit of size says whether a deadline follows)
+//
+// The slot says where the key's record is, so that a lookup (Lookup) can
+// go from the slot straight to the record, which holds the key too, and
+// compare the key there: one cache miss fewer than through the arena.
 //
 // Sharding bounds the pause of a resize or compaction to one shard's
 // worth of keys.
@@ -38,7 +43,8 @@ func (e Entry) Expired(now int64) bool { return e.Expire != 0 && e.Expire <= now
 const (
 	shardBits  = 8
 	nShards    = 1 << shardBits
-	entrySize  = 16      // file id, size, offset
+	sizeLen    = 4       // the size in an arena record
+	offsetLen  = 8       // the offset, when the slot cannot hold it
 	expireSize = 8       // the deadline, when the entry has one
 	hasExpire  = 1 << 31 // in the size field of the arena record
 	tagBits    = 24
@@ -46,6 +52,7 @@ const (
 	emptySlot  = 0
 	deadSlot   = ^uint64(0) // a deleted key: probing goes on past it
 	minSlots   = 16
+	bigOffset  = 1<<32 - 1 // a slot's offset when the offset is in the arena
 )
 
 // Keydir maps keys to entries. It is not safe for concurrent use: the DB
@@ -56,6 +63,8 @@ type Keydir struct {
 }
 
 // shard is one open-addressing table and the arena its slots point into.
+// Slot i is the two words slots[2i] (arena offset and tag) and
+// slots[2i+1] (location).
 type shard struct {
 	slots   []uint64
 	arena   []byte
@@ -63,6 +72,24 @@ type shard struct {
 	live    int
 	garbage int // arena bytes of deleted keys
 }
+
+// Location is where a key's newest record starts.
+type Location struct {
+	FileID uint32
+	Offset int64
+}
+
+// Verdict is what Lookup's caller says of a record it was shown.
+type Verdict int
+
+const (
+	// Next: the record is not the key's; look further.
+	Next Verdict = iota
+	// Found: the record is the key's.
+	Found
+	// Verify: the record could not be read; compare the key in memory.
+	Verify
+)
 
 // New returns an empty key directory.
 func New() *Keydir {
@@ -73,10 +100,10 @@ func New() *Keydir {
 // loading them does not resize the tables.
 func (k *Keydir) Grow(n int, keyBytes int64) {
 	per := n/nShards + 1
-	perBytes := int(keyBytes/nShards) + per*(entrySize+2)
+	perBytes := int(keyBytes/nShards) + per*(sizeLen+2)
 	for i := range k.shards {
 		sh := &k.shards[i]
-		if need := sh.used + per; need*4 > len(sh.slots)*3 {
+		if need := sh.used + per; need*4 > sh.slotCount()*3 {
 			sh.grow(sh.live + per)
 		}
 		if cap(sh.arena)-len(sh.arena) < perBytes {
@@ -95,7 +122,43 @@ func (k *Keydir) Get(key []byte) (Entry, bool) {
 	if !found {
 		return Entry{}, false
 	}
-	return sh.entry(sh.slots[i]), true
+	return sh.entry(i), true
+}
+
+// Lookup finds key by its records rather than by the keys in memory: it
+// calls fn with the location of the record of every key on key's probe
+// path whose hash tag matches key's (almost always only key's own), until
+// fn says Found. fn reads the record there and compares its key; if it
+// cannot read it, Verify makes Lookup compare the key in memory instead.
+// Lookup reports whether fn, or that comparison, found key.
+func (k *Keydir) Lookup(key []byte, fn func(Location) Verdict) bool {
+	h := k.hash(key)
+	sh := k.shard(h)
+	if len(sh.slots) == 0 {
+		return false
+	}
+	n := sh.slotCount()
+	tag := tagOf(h)
+	for i := home(tag, n); ; i = next(i, n) {
+		switch s := sh.slots[2*i]; {
+		case s == emptySlot:
+			return false
+		case s == deadSlot || s&tagMask != tag:
+			continue
+		}
+		loc := Location{FileID: uint32(sh.slots[2*i+1] >> 32), Offset: int64(sh.slots[2*i+1] & bigOffset)}
+		if loc.Offset == bigOffset {
+			loc.Offset = sh.entry(i).Offset
+		}
+		switch fn(loc) {
+		case Found:
+			return true
+		case Verify:
+			if bytes.Equal(sh.key(sh.slots[2*i]), key) {
+				return true
+			}
+		}
+	}
 }
 
 // Put sets the entry of key, copying the key, and returns the entry it
@@ -109,19 +172,20 @@ func (k *Keydir) putHashed(key []byte, h uint64, e Entry) (old Entry, replaced b
 }
 
 func (sh *shard) put(key []byte, h uint64, e Entry) (old Entry, replaced bool) {
-	if (sh.used+1)*4 > len(sh.slots)*3 {
+	if (sh.used+1)*4 > sh.slotCount()*3 {
 		sh.grow(sh.live + 1)
 	}
 	i, found := sh.find(key, h)
 	if found {
-		old = sh.entry(sh.slots[i])
+		old = sh.entry(i)
 		sh.set(i, key, old, e, h)
 		return old, true
 	}
-	if sh.slots[i] == emptySlot {
+	if sh.slots[2*i] == emptySlot {
 		sh.used++
 	}
-	sh.slots[i] = sh.append(key, e, h)
+	sh.slots[2*i] = sh.append(key, e, h)
+	sh.slots[2*i+1] = location(e)
 	sh.live++
 	return Entry{}, false
 }
@@ -130,11 +194,12 @@ func (sh *shard) put(key []byte, h uint64, e Entry) (old Entry, replaced bool) {
 // takes the same room, else in a new arena record.
 func (sh *shard) set(i int, key []byte, old, e Entry, h uint64) {
 	if entryLen(old) == entryLen(e) {
-		encodeEntry(sh.arena[sh.entryOffset(sh.slots[i]):], e)
-		return
+		encodeEntry(sh.arena[sh.entryOffset(sh.slots[2*i]):], e)
+	} else {
+		sh.garbage += sh.recordLen(i)
+		sh.slots[2*i] = sh.append(key, e, h)
 	}
-	sh.garbage += sh.recordLen(sh.slots[i])
-	sh.slots[i] = sh.append(key, e, h)
+	sh.slots[2*i+1] = location(e)
 }
 
 // Delete removes key and returns the entry it had, if any.
@@ -151,11 +216,10 @@ func (sh *shard) delete(key []byte, h uint64) (old Entry, ok bool) {
 	if !found {
 		return Entry{}, false
 	}
-	s := sh.slots[i]
-	old = sh.entry(s)
-	sh.slots[i] = deadSlot
+	old = sh.entry(i)
+	sh.garbage += sh.recordLen(i)
+	sh.slots[2*i], sh.slots[2*i+1] = deadSlot, 0
 	sh.live--
-	sh.garbage += sh.recordLen(s)
 	if sh.garbage > 4096 && sh.garbage*2 > len(sh.arena) {
 		sh.rebuild(slotsFor(sh.live))
 	}
@@ -171,7 +235,7 @@ func (k *Keydir) CompareAndSwap(key []byte, old, e Entry) bool {
 	if !found {
 		return false
 	}
-	if sh.entry(sh.slots[i]) != old {
+	if sh.entry(i) != old {
 		return false
 	}
 	sh.set(i, key, old, e, h)
@@ -206,13 +270,13 @@ func (k *Keydir) Range(fn func(key []byte, e Entry) bool) {
 func (k *Keydir) hash(key []byte) uint64 { return xxh3.HashSeed(key, k.seed) }
 
 // shard picks a shard by the hash's top bits; the tag is made of the
-// middle ones, and a key's place in the table is the tag's low bits, so
-// that a table can be resized from its slots alone, without hashing the
-// keys again or touching the arena.
-// A table of more than 1<<tagBits slots (some 11 million keys in one
-// shard, near 3 billion in all, far past what fits in memory at ~50 bytes
-// a key) would still be correct, but would start every probe in its lower
-// part, and probes would grow long.
+// middle ones, and a key's place in the table is the tag scaled to the
+// table's size (home), so that a table can be resized from its slots
+// alone, without hashing the keys again or touching the arena.
+// A table of more than 1<<tagBits slots (some 8 million keys in one shard,
+// 2 billion in all, far past what fits in memory at ~50 bytes a key)
+// would still be correct, but could start probes at only 1<<tagBits of its
+// slots, and probes would grow long.
 func (k *Keydir) shard(h uint64) *shard { return &k.shards[h>>(64-shardBits)] }
 
 func tagOf(h uint64) uint64 { return (h >> 32) & tagMask }
@@ -224,11 +288,11 @@ func (sh *shard) find(key []byte, h uint64) (int, bool) {
 	if len(sh.slots) == 0 {
 		return -1, false
 	}
-	mask := len(sh.slots) - 1
+	n := sh.slotCount()
 	tag := tagOf(h)
 	dead := -1
-	for i := int(tag) & mask; ; i = (i + 1) & mask {
-		switch s := sh.slots[i]; {
+	for i := home(tag, n); ; i = next(i, n) {
+		switch s := sh.slots[2*i]; {
 		case s == emptySlot:
 			if dead >= 0 {
 				return dead, false
@@ -244,7 +308,11 @@ func (sh *shard) find(key []byte, h uint64) (int, bool) {
 	}
 }
 
-// append adds a record for key to the arena and returns its slot value.
+// slotCount returns the size of the table, in slots.
+func (sh *shard) slotCount() int { return len(sh.slots) / 2 }
+
+// append adds a record for key to the arena and returns the first word of
+// its slot.
 func (sh *shard) append(key []byte, e Entry, h uint64) uint64 {
 	off := len(sh.arena)
 	sh.arena = binary.AppendUvarint(sh.arena, uint64(len(key)))
@@ -253,6 +321,11 @@ func (sh *shard) append(key []byte, e Entry, h uint64) uint64 {
 	sh.arena = append(sh.arena, make([]byte, n)...)
 	encodeEntry(sh.arena[len(sh.arena)-n:], e)
 	return uint64(off+1)<<tagBits | tagOf(h)
+}
+
+// location returns the second word of the slot of e.
+func location(e Entry) uint64 {
+	return uint64(e.FileID)<<32 | uint64(min(e.Offset, bigOffset))
 }
 
 func (sh *shard) recordOffset(s uint64) int { return int(s>>tagBits) - 1 }
@@ -269,11 +342,15 @@ func (sh *shard) entryOffset(s uint64) int {
 	return off + w + int(n)
 }
 
-func (sh *shard) entry(s uint64) Entry { return decodeEntry(sh.arena[sh.entryOffset(s):]) }
+// entry returns the entry of the key in slot i.
+func (sh *shard) entry(i int) Entry {
+	return decodeEntry(sh.arena[sh.entryOffset(sh.slots[2*i]):], sh.slots[2*i+1])
+}
 
-func (sh *shard) recordLen(s uint64) int {
-	off := sh.entryOffset(s)
-	return off + entryLen(decodeEntry(sh.arena[off:])) - sh.recordOffset(s)
+// recordLen returns the length of the arena record of slot i.
+func (sh *shard) recordLen(i int) int {
+	s := sh.slots[2*i]
+	return sh.entryOffset(s) + entryLen(sh.entry(i)) - sh.recordOffset(s)
 }
 
 // grow makes room for n keys: it moves the slots of the live keys into a
@@ -285,18 +362,19 @@ func (sh *shard) grow(n int) {
 		return
 	}
 	old := sh.slots
-	sh.slots = make([]uint64, slotsFor(n))
+	size := slotsFor(n)
+	sh.slots = make([]uint64, 2*size)
 	sh.used = 0
-	mask := len(sh.slots) - 1
-	for _, s := range old {
+	for j := 0; j < len(old); j += 2 {
+		s := old[j]
 		if s == emptySlot || s == deadSlot {
 			continue
 		}
-		i := int(s&tagMask) & mask
-		for sh.slots[i] != emptySlot {
-			i = (i + 1) & mask
+		i := home(s&tagMask, size)
+		for sh.slots[2*i] != emptySlot {
+			i = next(i, size)
 		}
-		sh.slots[i] = s
+		sh.slots[2*i], sh.slots[2*i+1] = s, old[j+1]
 		sh.used++
 	}
 }
@@ -305,63 +383,89 @@ func (sh *shard) grow(n int) {
 // arena, dropping dead slots and the arena bytes of deleted keys.
 func (sh *shard) rebuild(n int) {
 	old := *sh
-	*sh = shard{slots: make([]uint64, n), arena: make([]byte, 0, len(old.arena)-old.garbage+entrySize)}
-	mask := n - 1
-	for _, s := range old.slots {
+	*sh = shard{slots: make([]uint64, 2*n), arena: make([]byte, 0, len(old.arena)-old.garbage+sizeLen)}
+	for j := 0; j < len(old.slots); j += 2 {
+		s := old.slots[j]
 		if s == emptySlot || s == deadSlot {
 			continue
 		}
 		off := len(sh.arena)
-		sh.arena = append(sh.arena, old.arena[old.recordOffset(s):old.recordOffset(s)+old.recordLen(s)]...)
-		i := int(s&tagMask) & mask
-		for sh.slots[i] != emptySlot {
-			i = (i + 1) & mask
+		from := old.recordOffset(s)
+		sh.arena = append(sh.arena, old.arena[from:from+old.recordLen(j/2)]...)
+		i := home(s&tagMask, n)
+		for sh.slots[2*i] != emptySlot {
+			i = next(i, n)
 		}
-		sh.slots[i] = uint64(off+1)<<tagBits | s&tagMask
+		sh.slots[2*i], sh.slots[2*i+1] = uint64(off+1)<<tagBits|s&tagMask, old.slots[j+1]
 		sh.used++
 		sh.live++
 	}
 }
 
-// slotsFor returns a table size, a power of two, that holds n keys at a
-// load factor of at most two thirds. Tables are rebuilt at three quarters,
-// so a table that grows by doubling runs at a load of 3/8 to 3/4.
+// slotsFor returns a table size that holds n keys at a load of 1/2.
+// Tables grow at a load of 3/4, so they run at 1/2 to 3/4. With 16-byte
+// slots, growing by doubling (3/8 to 3/4) cost ~5 bytes more per key at
+// 1M keys; growing by 1.25 (3/5 to 3/4) saved 2 more but made loading
+// 1M keys ~15% slower than this (BenchmarkLoad).
 func slotsFor(n int) int {
-	size := minSlots
-	for size < n+n/2 {
-		size *= 2
+	return max(minSlots, 2*n+1)
+}
+
+// home returns where probing for a key with tag starts in a table of n
+// slots: the tag scaled to the table (so that growing needs only the
+// tags, and any size works, not only powers of two).
+func home(tag uint64, n int) int { return int(tag * uint64(n) >> tagBits) }
+
+// next returns the slot after i in a table of n slots.
+func next(i, n int) int {
+	if i++; i == n {
+		return 0
 	}
-	return size
+	return i
 }
 
 // entryLen is the room e takes in an arena record.
 func entryLen(e Entry) int {
-	if e.Expire != 0 {
-		return entrySize + expireSize
+	n := sizeLen
+	if e.Offset >= bigOffset {
+		n += offsetLen
 	}
-	return entrySize
+	if e.Expire != 0 {
+		n += expireSize
+	}
+	return n
 }
 
+// encodeEntry writes the arena part of e (its size, and its offset and
+// deadline when it needs them) into b.
 func encodeEntry(b []byte, e Entry) {
-	binary.LittleEndian.PutUint32(b[0:], e.FileID)
 	size := e.Size
 	if e.Expire != 0 {
 		size |= hasExpire
-		binary.LittleEndian.PutUint64(b[16:], uint64(e.Expire))
 	}
-	binary.LittleEndian.PutUint32(b[4:], size)
-	binary.LittleEndian.PutUint64(b[8:], uint64(e.Offset))
+	binary.LittleEndian.PutUint32(b, size)
+	b = b[sizeLen:]
+	if e.Offset >= bigOffset {
+		binary.LittleEndian.PutUint64(b, uint64(e.Offset))
+		b = b[offsetLen:]
+	}
+	if e.Expire != 0 {
+		binary.LittleEndian.PutUint64(b, uint64(e.Expire))
+	}
 }
 
-func decodeEntry(b []byte) Entry {
-	e := Entry{
-		FileID: binary.LittleEndian.Uint32(b[0:]),
-		Size:   binary.LittleEndian.Uint32(b[4:]),
-		Offset: int64(binary.LittleEndian.Uint64(b[8:])),
+// decodeEntry reads an entry from the arena part b and the slot's second
+// word loc.
+func decodeEntry(b []byte, loc uint64) Entry {
+	size := binary.LittleEndian.Uint32(b)
+	e := Entry{FileID: uint32(loc >> 32), Size: size &^ hasExpire, Offset: int64(loc & bigOffset)}
+	b = b[sizeLen:]
+	if e.Offset == bigOffset {
+		e.Offset = int64(binary.LittleEndian.Uint64(b))
+		b = b[offsetLen:]
 	}
-	if e.Size&hasExpire != 0 {
-		e.Size &^= hasExpire
-		e.Expire = int64(binary.LittleEndian.Uint64(b[16:]))
+	if size&hasExpire != 0 {
+		e.Expire = int64(binary.LittleEndian.Uint64(b))
 	}
 	return e
 }
@@ -373,11 +477,12 @@ const Shards = nShards
 // exactly one shard, for as long as it exists.
 func (k *Keydir) RangeShard(i int, fn func(key []byte, e Entry) bool) {
 	sh := &k.shards[i]
-	for _, s := range sh.slots {
+	for j := 0; j < len(sh.slots); j += 2 {
+		s := sh.slots[j]
 		if s == emptySlot || s == deadSlot {
 			continue
 		}
-		if !fn(sh.key(s), sh.entry(s)) {
+		if !fn(sh.key(s), sh.entry(j/2)) {
 			return
 		}
 	}

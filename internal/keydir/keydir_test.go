@@ -198,7 +198,7 @@ func TestAgainstMap(t *testing.T) {
 		if r.IntN(3) == 0 {
 			key += strings.Repeat("x", r.IntN(300)) // keys of many lengths
 		}
-		e := keydir.Entry{FileID: uint32(i), Size: uint32(r.IntN(1 << 20)), Offset: r.Int64()}
+		e := keydir.Entry{FileID: uint32(i), Size: uint32(r.IntN(1 << 20)), Offset: randomOffset(r)}
 		if r.IntN(2) == 0 {
 			e.Expire = r.Int64() // entries with and without a deadline take different room
 		}
@@ -244,6 +244,47 @@ func TestAgainstMap(t *testing.T) {
 		if got, ok := k.Get([]byte(key)); !ok || got != want {
 			t.Fatalf("Get(%q) = %+v, %t, want %+v", key, got, ok, want)
 		}
+		checkLookup(t, k, key, &want)
+	}
+	for i := range 1000 {
+		if key := fmt.Sprintf("absent-%d", i); model[key] == (keydir.Entry{}) {
+			checkLookup(t, k, key, nil)
+		}
+	}
+}
+
+// randomOffset returns offsets that a slot holds and offsets it cannot,
+// those at the boundary among them.
+func randomOffset(r *rand.Rand) int64 {
+	switch r.IntN(4) {
+	case 0:
+		return r.Int64N(1<<32 - 1)
+	case 1:
+		return 1<<32 - 1 - r.Int64N(2)
+	case 2:
+		return r.Int64()
+	}
+	return r.Int64N(1 << 20)
+}
+
+// checkLookup checks that Lookup finds key at the location of want (nil:
+// key is absent), by its record's location and by the key in memory.
+func checkLookup(t *testing.T, k *keydir.Keydir, key string, want *keydir.Entry) {
+	t.Helper()
+	var seen []keydir.Location
+	found := k.Lookup([]byte(key), func(l keydir.Location) keydir.Verdict {
+		seen = append(seen, l)
+		if want != nil && l == (keydir.Location{FileID: want.FileID, Offset: want.Offset}) {
+			return keydir.Found
+		}
+		return keydir.Next
+	})
+	if found != (want != nil) {
+		t.Fatalf("Lookup(%q) by location = %t after showing %v, want %t (%+v)", key, found, seen, want != nil, want)
+	}
+	found = k.Lookup([]byte(key), func(keydir.Location) keydir.Verdict { return keydir.Verify })
+	if found != (want != nil) {
+		t.Fatalf("Lookup(%q) by the key in memory = %t, want %t", key, found, want != nil)
 	}
 }
 
@@ -273,7 +314,7 @@ func TestBatchAgainstMap(t *testing.T) {
 	for round := range 20 {
 		for i := range 5000 {
 			key := fmt.Sprintf("k%d", r.IntN(3000))
-			e := keydir.Entry{FileID: uint32(round), Size: uint32(i), Offset: r.Int64()}
+			e := keydir.Entry{FileID: uint32(round), Size: uint32(i), Offset: randomOffset(r)}
 			if r.IntN(4) == 0 {
 				b.Delete(k, []byte(key))
 				delete(model, key)
@@ -295,6 +336,12 @@ func TestBatchAgainstMap(t *testing.T) {
 	for key, want := range model {
 		if got, ok := k.Get([]byte(key)); !ok || got != want {
 			t.Fatalf("Get(%q) = %+v, %t, want %+v", key, got, ok, want)
+		}
+		checkLookup(t, k, key, &want)
+	}
+	for i := range 1000 {
+		if key := fmt.Sprintf("absent-%d", i); model[key] == (keydir.Entry{}) {
+			checkLookup(t, k, key, nil)
 		}
 	}
 }

@@ -12,7 +12,8 @@ import (
 // back costs no work per key: no hashing, no probing, no arena appends.
 //
 //	saved keydir: seed u64 | shard × 256
-//	shard:        used u64 | live u64 | garbage u64 | slots n u64 | arena n u64 | slots | arena
+//	shard:        used u64 | live u64 | garbage u64 | slot count u64 | arena n u64 | slots | arena
+//	slots:        slot count × (arena offset and tag u64 | location u64)
 //
 // Every integer, the slots included, is little-endian. On-disk format,
 // part of the store's key-directory checkpoint; do not change without
@@ -47,7 +48,7 @@ func (k *Keydir) WriteTo(w io.Writer) (int64, error) {
 	for i := range k.shards {
 		sh := &k.shards[i]
 		hdr = hdr[:0]
-		for _, v := range []int{sh.used, sh.live, sh.garbage, len(sh.slots), len(sh.arena)} {
+		for _, v := range []int{sh.used, sh.live, sh.garbage, sh.slotCount(), len(sh.arena)} {
 			hdr = binary.LittleEndian.AppendUint64(hdr, uint64(v))
 		}
 		if err := write(hdr); err != nil {
@@ -109,10 +110,10 @@ func readShard(r io.Reader, sh *shard, hdr []byte, limit int64) (int64, error) {
 	}
 	used, live, garbage, nSlots, nArena := v[0], v[1], v[2], v[3], v[4]
 	switch {
-	case nSlots > uint64(limit)/8 || nArena > uint64(limit)-8*nSlots:
+	case nSlots > uint64(limit)/16 || nArena > uint64(limit)-16*nSlots:
 		return 0, fmt.Errorf("%d slots and %d arena bytes, %d bytes left: %w", nSlots, nArena, limit, io.ErrUnexpectedEOF)
-	case nSlots != 0 && (nSlots < minSlots || nSlots&(nSlots-1) != 0):
-		return 0, fmt.Errorf("%d slots, not a power of two from %d: %w", nSlots, minSlots, errInvalid)
+	case nSlots != 0 && nSlots < minSlots:
+		return 0, fmt.Errorf("%d slots, fewer than %d: %w", nSlots, minSlots, errInvalid)
 	case nArena >= 1<<(64-tagBits)-1:
 		return 0, fmt.Errorf("arena of %d bytes: %w", nArena, errInvalid)
 	case live > used || (nSlots > 0 && used >= nSlots) || (nSlots == 0 && used > 0) || garbage > nArena:
@@ -121,7 +122,7 @@ func readShard(r io.Reader, sh *shard, hdr []byte, limit int64) (int64, error) {
 	}
 	*sh = shard{used: int(used), live: int(live), garbage: int(garbage)}
 	if nSlots > 0 {
-		sh.slots = make([]uint64, nSlots)
+		sh.slots = make([]uint64, 2*nSlots)
 		if _, err := io.ReadFull(r, slotBytes(sh.slots)); err != nil {
 			return 0, fmt.Errorf("slots: %w", err)
 		}
@@ -135,7 +136,7 @@ func readShard(r io.Reader, sh *shard, hdr []byte, limit int64) (int64, error) {
 	if err := sh.checkSlots(); err != nil {
 		return 0, err
 	}
-	return int64(8*nSlots + nArena), nil
+	return int64(16*nSlots + nArena), nil
 }
 
 // checkSlots checks that the slots agree with the counts, and point into
@@ -144,7 +145,8 @@ func readShard(r io.Reader, sh *shard, hdr []byte, limit int64) (int64, error) {
 func (sh *shard) checkSlots() error {
 	used, dead := 0, 0
 	var top uint64 // the highest arena offset + 1 of a live slot
-	for _, s := range sh.slots {
+	for i := 0; i < len(sh.slots); i += 2 {
+		s := sh.slots[i] // the location, slots[i+1], is not checked
 		isDead := b2i(s == deadSlot)
 		used += b2i(s != emptySlot)
 		dead += isDead

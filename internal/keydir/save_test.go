@@ -124,7 +124,7 @@ func TestReadFromDamaged(t *testing.T) {
 	field := func(i int) uint64 { return binary.LittleEndian.Uint64(good[8+8*i:]) }
 	pastArena := bytes.Clone(good) // a live slot of shard 0 points past its arena
 	for i := range int(field(3)) {
-		at := 8 + 40 + 8*i
+		at := 8 + 40 + 16*i
 		if s := binary.LittleEndian.Uint64(pastArena[at:]); s != 0 && s != ^uint64(0) {
 			binary.LittleEndian.PutUint64(pastArena[at:], (field(4)+1)<<24|s&(1<<24-1))
 			break
@@ -142,7 +142,7 @@ func TestReadFromDamaged(t *testing.T) {
 		{"limit below the size", good, int64(len(good)) - 1},
 		{"huge slot count", patch(3, 1<<60), int64(len(good))},
 		{"huge arena", patch(4, 1<<62), int64(len(good))},
-		{"slots not a power of two", patch(3, 24), int64(len(good))},
+		{"too few slots", patch(3, 3), int64(len(good))},
 		{"used count off", patch(0, field(0)-1), int64(len(good))},
 		{"live count off", patch(1, field(1)-1), int64(len(good))},
 		{"live above used", patch(1, 1<<40), int64(len(good))},

@@ -297,8 +297,8 @@ func TestLogShortWriteWithoutError(t *testing.T) {
 	}
 }
 
-// shortFS opens files whose Write writes one byte less than asked and
-// reports no error.
+// shortFS opens files whose Write and WriteAt write one byte less than
+// asked and report no error.
 type shortFS struct{ vfs.FS }
 
 func (fs shortFS) OpenFile(name string, flag int, perm os.FileMode) (vfs.File, error) {
@@ -313,6 +313,13 @@ func (f shortFile) Write(p []byte) (int, error) {
 		return 0, nil
 	}
 	return f.File.Write(p[:len(p)-1])
+}
+
+func (f shortFile) WriteAt(p []byte, off int64) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	return f.File.WriteAt(p[:len(p)-1], off)
 }
 
 func ExampleRecordError() {

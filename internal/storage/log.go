@@ -24,17 +24,24 @@ type Log struct {
 	path    string
 	batch   int
 	buf     []byte
-	flushed int64 // bytes in the file; the buffer starts here
+	flushed int64 // bytes of records in the file; the buffer starts here
 	err     error // sticky: the first write error
 	m       *Mapping
+
+	// Preallocation (see Preallocate): the file is filled with zeros up
+	// to filled, ahead of the records, chunk bytes at a time, up to limit.
+	chunk  int64
+	limit  int64
+	filled int64 // the file's size: flushed, or more when preallocated
 }
 
 // OpenLog opens (creating it, mode 0600) the active file at path for
-// appending at its end. batch is the buffer size past which Append writes.
+// appending at its end, which must be the end of its last record (a
+// preallocated tail is cut off by recovery before). batch is the buffer size past which Append writes.
 // The file is memory-mapped for reading up to mapSize bytes, or its size
 // if larger (see Map).
 func OpenLog(fs vfs.FS, path string, id uint32, batch int, mapSize int64) (*Log, error) {
-	f, err := fs.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
+	f, err := fs.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -48,7 +55,43 @@ func OpenLog(fs vfs.FS, path string, id uint32, batch int, mapSize int64) (*Log,
 		f.Close()
 		return nil, err
 	}
-	return &Log{f: f, id: id, path: path, batch: batch, flushed: fi.Size(), buf: make([]byte, 0, batch+256), m: m}, nil
+	return &Log{f: f, id: id, path: path, batch: batch, flushed: fi.Size(), filled: fi.Size(), buf: make([]byte, 0, batch+256), m: m}, nil
+}
+
+// Preallocate makes the log fill its file with zeros ahead of the records,
+// chunk bytes at a time, up to limit bytes in all: the records' writes
+// then overwrite blocks the file already has, and an fsync need not
+// commit the file system's journal for a new size and new blocks (on ext4
+// here, a 100-byte append + fsync took 140-180 us, an overwrite + fsync of
+// a preallocated file ~100 us). A preallocated tail left by a crash is
+// zeros: recovery cuts it off as it would a torn write. Seal and Close cut
+// it off too. A chunk of 0 stops preallocating.
+func (l *Log) Preallocate(chunk, limit int64) {
+	l.chunk, l.limit = chunk, limit
+}
+
+// fill makes sure the file is preallocated past end, when preallocating.
+// A failure to preallocate only stops it: the records are then appended
+// to the file as without preallocation.
+func (l *Log) fill(end int64) {
+	if l.chunk <= 0 || end <= l.filled || l.filled >= l.limit {
+		return
+	}
+	to := min(max(end, l.filled)+l.chunk, max(l.limit, end))
+	zeros := make([]byte, min(to-l.filled, 1<<20))
+	for off := l.filled; off < to; {
+		n := min(int64(len(zeros)), to-off)
+		if _, err := l.f.WriteAt(zeros[:n], off); err != nil {
+			// Most likely a full disk: give up preallocating, and take
+			// back what was added (the records will be written over the
+			// start of it anyway).
+			l.f.Truncate(l.filled) //nolint:errcheck // a longer file of zeros is harmless
+			l.chunk = 0
+			return
+		}
+		off += n
+	}
+	l.filled = to
 }
 
 // File returns the open file, for reading; it stays valid after the file
@@ -110,12 +153,14 @@ func (l *Log) Flush() error {
 	if len(l.buf) == 0 {
 		return nil
 	}
-	n, err := l.f.Write(l.buf)
+	l.fill(l.flushed + int64(len(l.buf)))
+	n, err := l.f.WriteAt(l.buf, l.flushed)
 	if err == nil && n < len(l.buf) {
 		err = io.ErrShortWrite
 	}
 	if err != nil {
 		terr := l.f.Truncate(l.flushed)
+		l.filled = l.flushed
 		if terr != nil {
 			err = fmt.Errorf("%w (and cutting the partial write failed: %v)", err, terr)
 		}
@@ -127,6 +172,7 @@ func (l *Log) Flush() error {
 		return l.err
 	}
 	l.flushed += int64(n)
+	l.filled = max(l.filled, l.flushed)
 	if cap(l.buf) > 4*l.batch+1<<20 {
 		l.buf = make([]byte, 0, l.batch+256) // do not keep a huge buffer after a huge value
 	} else {
@@ -181,11 +227,27 @@ func (l *Log) Seal() (vfs.File, *Mapping, error) {
 	if err := l.Flush(); err != nil {
 		return nil, nil, err
 	}
+	if err := l.cutPreallocated(); err != nil {
+		return nil, nil, err
+	}
 	if err := l.Sync(); err != nil {
 		return nil, nil, err
 	}
 	l.buf = nil
 	return l.f, l.m, nil
+}
+
+// cutPreallocated cuts the zeros past the last record off the file, so
+// that a closed file ends with its last record.
+func (l *Log) cutPreallocated() error {
+	if l.filled <= l.flushed {
+		return nil
+	}
+	if err := l.f.Truncate(l.flushed); err != nil {
+		return fmt.Errorf("cut the preallocated end of %s: %w", l.path, err)
+	}
+	l.filled = l.flushed
+	return nil
 }
 
 // SetPath records that the file was renamed.
@@ -195,6 +257,9 @@ func (l *Log) SetPath(path string) { l.path = path }
 // flushing fails.
 func (l *Log) Close() error {
 	err := l.Flush()
+	if err == nil {
+		err = l.cutPreallocated()
+	}
 	if err == nil {
 		err = l.Sync()
 	}

@@ -12,6 +12,7 @@ import (
 type File interface {
 	io.ReaderAt
 	io.Writer
+	io.WriterAt
 	io.Closer
 	Sync() error
 	Truncate(size int64) error

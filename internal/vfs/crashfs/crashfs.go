@@ -14,7 +14,8 @@
 //	fs.Materialize(dir, rng) // what survived, written into dir
 //
 // What survives a file: its contents at its last Sync; Materialize may
-// also keep a random prefix of what was appended after it (a torn write).
+// also keep a random prefix of what was written after it, from the first
+// byte that differs (a torn write, appended or over preallocated space).
 // What survives a directory entry: its state at the directory's last
 // SyncDir, so a file created, renamed or removed since is as it was. A
 // directory is assumed to exist once MkdirAll returns.
@@ -48,7 +49,14 @@ type FS struct {
 	countdown int              // changes left before the crash; < 0: never
 	crashed   bool
 	lost      map[string][]byte // the disk at the crash: path -> contents
-	torn      map[string][]byte // and what had been written after each file's last sync
+	torn      map[string]torn   // and what had been written after each file's last sync
+}
+
+// torn is what was written to a file after its last sync: data, from
+// offset at, where it first differs from the synced contents.
+type torn struct {
+	at   int
+	data []byte
 }
 
 // node is a file, whatever names it has.
@@ -107,19 +115,27 @@ func (f *FS) change() error {
 func (f *FS) crashLocked() {
 	f.crashed = true
 	f.lost = map[string][]byte{}
-	f.torn = map[string][]byte{}
+	f.torn = map[string]torn{}
 	for path, n := range f.durable {
 		f.lost[path] = n.synced
-		if now, err := n.now(); err == nil && len(now) > len(n.synced) && string(now[:len(n.synced)]) == string(n.synced) {
-			f.torn[path] = now[len(n.synced):]
+		if now, err := n.now(); err == nil && len(now) >= len(n.synced) {
+			// What was written since the sync, from the first byte that
+			// differs: appended, or written over preallocated space.
+			p := 0
+			for p < len(n.synced) && now[p] == n.synced[p] {
+				p++
+			}
+			if p < len(now) {
+				f.torn[path] = torn{at: p, data: now[p:]}
+			}
 		}
 	}
 }
 
 // Materialize writes the files that survived the crash into dir, which
 // must exist: for each, its synced contents, plus, when rng is not nil and
-// picks it, a random prefix of what had been appended since (a write the
-// disk had partly done).
+// picks it, a random prefix of what had been written since, from the first
+// byte that differs (a write the disk had partly done).
 func (f *FS) Materialize(dir string, rng *rand.Rand) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -127,8 +143,10 @@ func (f *FS) Materialize(dir string, rng *rand.Rand) error {
 		return errors.New("crashfs: Materialize before the crash")
 	}
 	for path, data := range f.lost {
-		if extra := f.torn[path]; rng != nil && len(extra) > 0 && rng.IntN(2) == 0 {
-			data = append(append([]byte{}, data...), extra[:rng.IntN(len(extra)+1)]...)
+		if t, ok := f.torn[path]; ok && rng != nil && rng.IntN(2) == 0 {
+			part := t.data[:rng.IntN(len(t.data)+1)]
+			data = append([]byte{}, data...)
+			data = append(data[:t.at], append(part, data[min(len(data), t.at+len(part)):]...)...)
 		}
 		if err := os.WriteFile(filepath.Join(dir, filepath.Base(path)), data, 0o644); err != nil {
 			return err
@@ -274,6 +292,16 @@ func (fl *file) Write(p []byte) (int, error) {
 		return 0, crashErr("write", fl.Name())
 	}
 	return fl.File.Write(p)
+}
+
+func (fl *file) WriteAt(p []byte, off int64) (int, error) {
+	fl.fs.mu.Lock()
+	err := fl.fs.change()
+	fl.fs.mu.Unlock()
+	if err != nil {
+		return 0, crashErr("write", fl.Name())
+	}
+	return fl.File.WriteAt(p, off)
 }
 
 func (fl *file) Truncate(size int64) error {

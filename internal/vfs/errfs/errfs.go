@@ -274,14 +274,22 @@ type file struct {
 	name string
 }
 
-func (f *file) Write(p []byte) (int, error) {
+func (f *file) Write(p []byte) (int, error) { return f.write(p, f.File.Write) }
+
+// WriteAt is Write at an offset: the same rules and faults apply.
+func (f *file) WriteAt(p []byte, off int64) (int, error) {
+	return f.write(p, func(b []byte) (int, error) { return f.File.WriteAt(b, off) })
+}
+
+// write writes what the rules let through of p with fn.
+func (f *file) write(p []byte, fn func([]byte) (int, error)) (int, error) {
 	if err := f.fs.check(OpWrite, f.name); err != nil {
 		return 0, err
 	}
 	k, fault := f.fs.reserveWrite(len(p))
 	n, err := 0, error(nil)
 	if k > 0 {
-		n, err = f.File.Write(p[:k])
+		n, err = fn(p[:k])
 	}
 	if err == nil && fault != nil {
 		err = pathError(OpWrite, f.name, fault)

@@ -1,0 +1,42 @@
+package storage
+
+import (
+	"bytes"
+	"io"
+)
+
+// AllZeros reports whether the bytes of r from off to size are all zero:
+// the preallocated end of an active file (see Log.Preallocate), rather
+// than a record torn or damaged.
+func AllZeros(r io.ReaderAt, off, size int64) (bool, error) {
+	buf := make([]byte, min(size-off, 1<<20))
+	for off < size {
+		n := min(int64(len(buf)), size-off)
+		if err := readFull(r, buf[:n], off); err != nil {
+			return false, err
+		}
+		if !isZero(buf[:n]) {
+			return false, nil
+		}
+		off += n
+	}
+	return true, nil
+}
+
+// TrimZeros returns b without its trailing zero bytes.
+func TrimZeros(b []byte) []byte {
+	return bytes.TrimRight(b, "\x00")
+}
+
+var zeroPage [4096]byte
+
+func isZero(b []byte) bool {
+	for len(b) > 0 {
+		n := min(len(b), len(zeroPage))
+		if !bytes.Equal(b[:n], zeroPage[:n]) {
+			return false
+		}
+		b = b[n:]
+	}
+	return true
+}
