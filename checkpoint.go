@@ -157,7 +157,7 @@ func (db *DB) readCheckpoint(files []storage.DataFile) (*checkpoint, error) {
 	// read (f keeps it readable), so that the directory sync overlaps the
 	// reading; it is done before loading goes on.
 	removed := make(chan error, 1)
-	go func() { removed <- db.removeCheckpoint(path) }()
+	go func() { removed <- removeCheckpointFile(fs, db.dir) }()
 	var ck *checkpoint
 	if err == nil {
 		start := time.Now()
@@ -184,13 +184,15 @@ func (db *DB) readCheckpoint(files []storage.DataFile) (*checkpoint, error) {
 	return ck, nil
 }
 
-// removeCheckpoint removes the checkpoint file and syncs the directory.
-func (db *DB) removeCheckpoint(path string) error {
-	if err := db.opts.fs.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+// removeCheckpointFile removes the checkpoint of the data directory dir,
+// if it has one, and syncs the directory.
+func removeCheckpointFile(fs vfs.FS, dir string) error {
+	path := filepath.Join(dir, storage.CheckpointName)
+	if err := fs.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("remove %s: %w", path, err)
 	}
-	if err := db.opts.fs.SyncDir(db.dir); err != nil {
-		return fmt.Errorf("sync %s: %w", db.dir, err)
+	if err := fs.SyncDir(dir); err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
 	}
 	return nil
 }

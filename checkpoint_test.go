@@ -573,6 +573,17 @@ func TestCheckpointDamageAtRest(t *testing.T) {
 	if rep, err := Check(dir, nil, nil); err != nil || !rep.Corrupt() {
 		t.Fatalf("Check = corrupt %t, %v; want the damage reported", rep != nil && rep.Corrupt(), err)
 	}
+
+	// Repair removes the checkpoint: the files it describes change.
+	repaired := copyDir(t, dir)
+	if _, _, err := Repair(repaired, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	wantNoCheckpoint(t, repaired)
+	rdb := mustOpenDir(t, repaired, nil)
+	wantNotFound(t, rdb, "k4")
+	wantValue(t, rdb, "k5", strings.Repeat("v", 20))
+
 	db, h := openLogged(t, dir, Options{})
 	if !h.logged(ckptUsed) {
 		t.Fatalf("Open did not use the checkpoint; it logged %q", h.msgs)

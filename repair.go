@@ -49,6 +49,13 @@ func Repair(dir string, opts *Options, progress func(done, total int64)) (*Check
 	}
 	r := &repairer{dir: dir, c: c}
 	rep := &RepairReport{}
+	if found.Corrupt() {
+		// The files are about to change: a checkpoint of them must not
+		// be trusted after, even if some size stayed the same.
+		if err := removeCheckpointFile(c.opts.fs, dir); err != nil {
+			return found, rep, fmt.Errorf("aetherkv: repair: %w", err)
+		}
+	}
 	for _, fc := range found.Files {
 		fr, err := r.repairFile(fc)
 		if err != nil {
