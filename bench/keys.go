@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
 )
 
 // Every benchmark key is 16 bytes and every value 100 bytes.
@@ -69,6 +70,18 @@ func newDataset(from, to, r int) *dataset {
 		buf = appendValue(buf, i, r)
 	}
 	return &dataset{from: from, to: to, buf: buf}
+}
+
+// newReadSet returns a dataset of n keys drawn at random from 0..keys-1
+// by rng, with their values of round r, in the order drawn.
+func newReadSet(n, keys, r int, rng *rand.Rand) *dataset {
+	buf := make([]byte, 0, n*pairSize)
+	for range n {
+		i := rng.IntN(keys)
+		buf = appendKey(buf, i)
+		buf = appendValue(buf, i, r)
+	}
+	return &dataset{from: 0, to: n, buf: buf}
 }
 
 // pair returns the key and value of the n-th key of the dataset.

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"math/rand/v2"
 	"os"
 	"testing"
 )
@@ -174,6 +175,18 @@ func TestDataset(t *testing.T) {
 		}
 		if cap(k) != keySize || cap(v) != valueSize {
 			t.Fatalf("pair(%d): capacities %d, %d; a store appending to them would overwrite the next pair", n, cap(k), cap(v))
+		}
+	}
+}
+
+func TestReadSet(t *testing.T) {
+	d := newReadSet(500, 1000, 2, rand.New(rand.NewPCG(1, 1)))
+	rng := rand.New(rand.NewPCG(1, 1))
+	for n := range 500 {
+		i := rng.IntN(1000)
+		k, v := d.pair(n)
+		if !bytes.Equal(k, benchKey(i)) || !bytes.Equal(v, benchValue(i, 2)) {
+			t.Fatalf("pair(%d) = %q; want key %d of round 2, the %d-th drawn", n, k, i, n)
 		}
 	}
 }
