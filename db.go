@@ -145,13 +145,13 @@ func (db *DB) getLocked(dst, key []byte) (value []byte, err error) {
 	found := db.mu.keys.Lookup(key, func(l keydir.Location) keydir.Verdict {
 		at = l
 		rec, path, err = db.recordAtLocked(l)
-		switch {
-		case err != nil:
-			return keydir.Verify // the key in memory says whether this was key's record
-		case !format.KeyIs(rec, key):
-			return keydir.Next
+		if err == nil && format.KeyIs(rec, key) {
+			return keydir.Found
 		}
-		return keydir.Found
+		// Unreadable, or another key's record (a hash tag collision), or
+		// key's own record damaged: the key in memory says which. Its
+		// damage is then reported by Decode below, never hidden.
+		return keydir.Verify
 	})
 	if !found {
 		return nil, ErrNotFound

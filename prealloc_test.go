@@ -6,9 +6,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/aether-kv/aether-kv/internal/storage"
+	"github.com/aether-kv/aether-kv/internal/vfs"
+	"github.com/aether-kv/aether-kv/internal/vfs/errfs"
 )
 
 // copyFiles copies the files of dir into a new directory, as a crash would
@@ -105,4 +108,90 @@ func TestPreallocatedCrash(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestLostPageAfterPowerCut: in a preallocated active file the size is
+// durable before the records are, so a power cut can leave the page where
+// the synced records end as it was (zeros after them) while a later page,
+// never synced, reached the disk. Open cuts everything from the end of the
+// synced records, keeping the bytes in a .torn file, rather than refusing
+// the store: nothing after such a page can have been acknowledged.
+func TestLostPageAfterPowerCut(t *testing.T) {
+	dir := t.TempDir()
+	opts := &Options{SyncMode: SyncModeAlways, MergeRatio: -1}
+	db := mustOpenDir(t, dir, opts)
+	mustPut(t, db, "acked", "1")
+	db.mu.RLock()
+	ackedEnd := db.mu.log.Size()
+	db.mu.RUnlock()
+	mustPut(t, db, "unsynced", strings.Repeat("L", 5000)) // runs into the next pages
+	mustPut(t, db, "later", "3")
+	image, err := os.ReadFile(filepath.Join(dir, storage.ActiveName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	pageEnd := (ackedEnd/storage.PageSize + 1) * storage.PageSize
+	clear(image[ackedEnd:pageEnd]) // that page as the last fsync left it
+	out := t.TempDir()
+	if err := os.WriteFile(filepath.Join(out, storage.ActiveName), image, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Check(out, nil, nil)
+	if err != nil || rep.Corrupt() {
+		t.Fatalf("Check = corrupt %v, %v; want a torn write", rep != nil && rep.Corrupt(), err)
+	}
+	db = mustOpenDir(t, out, opts)
+	wantValue(t, db, "acked", "1")
+	wantNotFound(t, db, "unsynced")
+	wantNotFound(t, db, "later")
+	sides, _ := filepath.Glob(filepath.Join(out, "*.torn"))
+	if len(sides) != 1 {
+		t.Fatalf("torn files %v, want the cut bytes kept in one", sides)
+	}
+	mustPut(t, db, "after", "4") // and the store takes writes again
+	wantValue(t, db, "after", "4")
+}
+
+// TestFailedFillIsCutAtSeal: when writing the zeros fails and taking
+// them back fails too, the zeros may remain past the records; Seal must
+// still cut them, or the closed file would end in zeros and the store
+// would not open again.
+func TestFailedFillIsCutAtSeal(t *testing.T) {
+	dir := t.TempDir()
+	fs := errfs.New(vfs.Default)
+	opts := &Options{SyncMode: SyncModeAlways, MergeRatio: -1, MaxFileSize: 8 << 20, preallocate: 3 << 20}
+	opts.fs = fs
+	db := mustOpenDir(t, dir, opts)
+	writes, truncates := 0, 0
+	fs.InjectFunc(func(op errfs.Op, name string) error {
+		if filepath.Base(name) != storage.ActiveName {
+			return nil
+		}
+		switch op {
+		case errfs.OpWrite:
+			if writes++; writes == 2 { // the second MiB of zeros
+				return syscall.EIO
+			}
+		case errfs.OpTruncate:
+			if truncates++; truncates == 1 { // taking the first back
+				return syscall.EIO
+			}
+		}
+		return nil
+	})
+	mustPut(t, db, "a", "1")
+	fs.Reset()
+	mustPut(t, db, "big", strings.Repeat("v", 8<<20-30)) // rotates: the first file is sealed
+	if writes < 2 || truncates != 1 {
+		t.Fatalf("%d writes and %d truncates: the faults were not injected", writes, truncates)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = mustOpenDir(t, dir, &Options{SyncMode: SyncModeAlways, MergeRatio: -1, MaxFileSize: 8 << 20})
+	wantValue(t, db, "a", "1")
+	wantValue(t, db, "big", strings.Repeat("v", 8<<20-30))
 }

@@ -284,6 +284,11 @@ func (db *DB) scanFile(l *loader, f vfs.File, id uint32, path string, size int64
 		if zeros { // a preallocated end, perhaps after a torn record
 			return db.cutTornTail(f, path, bad, size, scanErr)
 		}
+		if lost, err := storage.ZerosToPage(f, s.Offset(), size); err != nil {
+			return fmt.Errorf("scan %s after offset %d: %w", path, s.Offset(), err)
+		} else if lost {
+			return db.cutTornTail(f, path, bad, size, fmt.Errorf("%w, and zeros to the end of its page: a power cut lost that page's last writes, and what follows was never synced", scanErr))
+		}
 		next, err := storage.NextValid(f, s.Offset(), size, db.opts.MaxKeySize)
 		if err != nil {
 			return fmt.Errorf("scan %s after offset %d: %w", path, s.Offset(), err)
@@ -350,7 +355,7 @@ func (db *DB) cutTornTail(f vfs.File, path string, off, size int64, cause error)
 		return fmt.Errorf("cut torn tail of %s: %w", path, err)
 	}
 	if side == "" {
-		db.opts.Logger.Info("cut the preallocated end of the log", "file", path, "offset", off, "bytes", size-off)
+		db.opts.Logger.Info("cut zeros from the end of the log (space preallocated, or left unwritten by a crash)", "file", path, "offset", off, "bytes", size-off)
 		return nil
 	}
 	db.opts.Logger.Warn("cut a torn record from the end of the log (a crash interrupted a write)",

@@ -51,18 +51,21 @@ func (db *DB) recordAtLocked(l keydir.Location) (rec []byte, path string, err er
 	if err != nil {
 		return nil, path, err
 	}
-	if max := int64(format.HeaderSize + db.opts.MaxKeySize + format.DeadlineSize + db.opts.MaxValueSize); h.RecordSize() > max {
-		return nil, path, fmt.Errorf("record of %d bytes, more than the limits allow: %w", h.RecordSize(), ErrCorrupt)
-	}
 	return db.bytesLocked(l.FileID, l.Offset, h.RecordSize())
 }
 
 // bytesLocked returns the n bytes at off in data file id, as recordLocked.
+// Bytes past the end of the file are ErrCorrupt, found before anything is
+// allocated: a damaged size field never makes it allocate more than the
+// file holds.
 func (db *DB) bytesLocked(id uint32, off, n int64) ([]byte, string, error) {
 	if id == db.mu.log.ID() {
 		log := db.mu.log
 		if b, ok := log.View(off, n); ok {
 			return b, log.Path(), nil
+		}
+		if off < 0 || n > log.Size()-off {
+			return nil, log.Path(), fmt.Errorf("%d bytes at offset %d, past the end of the file (%d bytes): %w", n, off, log.Size(), ErrCorrupt)
 		}
 		buf := make([]byte, n)
 		return buf, log.Path(), log.ReadAt(buf, off)
@@ -73,6 +76,9 @@ func (db *DB) bytesLocked(id uint32, off, n int64) ([]byte, string, error) {
 	}
 	if b, ok := seg.m.View(off, n); ok {
 		return b, seg.path, nil
+	}
+	if off < 0 || n > seg.size-off {
+		return nil, seg.path, fmt.Errorf("%d bytes at offset %d, past the end of the file (%d bytes): %w", n, off, seg.size, ErrCorrupt)
 	}
 	buf := make([]byte, n)
 	if got, err := seg.f.ReadAt(buf, off); got != len(buf) {

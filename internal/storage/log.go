@@ -83,9 +83,11 @@ func (l *Log) fill(end int64) {
 		n := min(int64(len(zeros)), to-off)
 		if _, err := l.f.WriteAt(zeros[:n], off); err != nil {
 			// Most likely a full disk: give up preallocating, and take
-			// back what was added (the records will be written over the
-			// start of it anyway).
-			l.f.Truncate(l.filled) //nolint:errcheck // a longer file of zeros is harmless
+			// back what was added. If even that fails, the zeros may
+			// reach as far as to: Seal and Close must cut them.
+			if l.f.Truncate(l.filled) != nil {
+				l.filled = to
+			}
 			l.chunk = 0
 			return
 		}
@@ -160,8 +162,10 @@ func (l *Log) Flush() error {
 	}
 	if err != nil {
 		terr := l.f.Truncate(l.flushed)
-		l.filled = l.flushed
-		if terr != nil {
+		if terr == nil {
+			l.filled = l.flushed
+		} else {
+			l.filled = max(l.filled, l.flushed+int64(len(l.buf)))
 			err = fmt.Errorf("%w (and cutting the partial write failed: %v)", err, terr)
 		}
 		err = fmt.Errorf("write %s: %w", l.path, err)
