@@ -218,11 +218,11 @@ func (c *checker) eachValidRecord(f vfs.File, path string, size int64, active bo
 				fc.Preallocated = size - bad
 				return nil
 			}
-			if lost, err := storage.ZerosToPage(f, bad, size); err != nil {
+			if lost, err := storage.ZerosToSector(f, bad, size); err != nil {
 				return err
-			} else if lost { // pages lost in a power cut: a torn write, as Open sees it (a batch open here is torn with it)
+			} else if lost { // sectors lost in a power cut: a torn write, as Open sees it (a batch open here is torn with it)
 				fc.Damage = append(fc.Damage, Damage{Offset: bad, Length: size - bad, Torn: true,
-					Reason: fmt.Errorf("zeros to the end of the page, then what a power cut left of unsynced writes: %w", format.ErrCorrupt)})
+					Reason: fmt.Errorf("zeros to the end of the sector, then what a power cut left of unsynced writes: %w", format.ErrCorrupt)})
 				return nil
 			}
 		}

@@ -110,13 +110,13 @@ func TestPreallocatedCrash(t *testing.T) {
 	}
 }
 
-// TestLostPageAfterPowerCut: in a preallocated active file the size is
-// durable before the records are, so a power cut can leave the page where
-// the synced records end as it was (zeros after them) while a later page,
-// never synced, reached the disk. Open cuts everything from the end of the
+// TestLostSectorAfterPowerCut: in a preallocated active file the size is
+// durable before the records are, so a power cut can leave the sector
+// where the synced records end as it was (zeros after them) while a later
+// one, never synced, reached the disk. Open cuts everything from the end of the
 // synced records, keeping the bytes in a .torn file, rather than refusing
-// the store: nothing after such a page can have been acknowledged.
-func TestLostPageAfterPowerCut(t *testing.T) {
+// the store: nothing after such a sector can have been acknowledged.
+func TestLostSectorAfterPowerCut(t *testing.T) {
 	dir := t.TempDir()
 	opts := &Options{SyncMode: SyncModeAlways, MergeRatio: -1}
 	db := mustOpenDir(t, dir, opts)
@@ -133,8 +133,8 @@ func TestLostPageAfterPowerCut(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	pageEnd := (ackedEnd/storage.PageSize + 1) * storage.PageSize
-	clear(image[ackedEnd:pageEnd]) // that page as the last fsync left it
+	sectorEnd := (ackedEnd/storage.SectorSize + 1) * storage.SectorSize
+	clear(image[ackedEnd:sectorEnd]) // that sector as the last fsync left it
 	out := t.TempDir()
 	if err := os.WriteFile(filepath.Join(out, storage.ActiveName), image, 0o600); err != nil {
 		t.Fatal(err)

@@ -284,10 +284,10 @@ func (db *DB) scanFile(l *loader, f vfs.File, id uint32, path string, size int64
 		if zeros { // a preallocated end, perhaps after a torn record
 			return db.cutTornTail(f, path, bad, size, scanErr)
 		}
-		if lost, err := storage.ZerosToPage(f, s.Offset(), size); err != nil {
+		if lost, err := storage.ZerosToSector(f, s.Offset(), size); err != nil {
 			return fmt.Errorf("scan %s after offset %d: %w", path, s.Offset(), err)
 		} else if lost {
-			return db.cutTornTail(f, path, bad, size, fmt.Errorf("%w, and zeros to the end of its page: a power cut lost that page's last writes, and what follows was never synced", scanErr))
+			return db.cutTornTail(f, path, bad, size, fmt.Errorf("%w, and zeros to the end of its sector: a power cut lost that sector's last writes, and what follows was never synced", scanErr))
 		}
 		next, err := storage.NextValid(f, s.Offset(), size, db.opts.MaxKeySize)
 		if err != nil {

@@ -41,19 +41,20 @@ func isZero(b []byte) bool {
 	return true
 }
 
-// PageSize is the unit in which the operating system writes a file back
-// to disk.
-const PageSize = 4096
+// SectorSize is the unit a disk persists whole or not at all; a page of
+// the operating system's cache reaches it as several.
+const SectorSize = 512
 
-// ZerosToPage reports whether the bytes of r from off to the end of its
-// page (or to size) are all zero, off being where the valid records of an
-// active file end: the page was written back as it was before the last
-// writes, while later pages were not, as a power cut can leave a file
-// whose size was already durable (a preallocated one). Nothing after such
-// a page can have been acknowledged as durable, since the fsync that
-// would have acknowledged it would have written that page too.
-func ZerosToPage(r io.ReaderAt, off, size int64) (bool, error) {
-	end := min(size, (off/PageSize+1)*PageSize)
+// ZerosToSector reports whether the bytes of r from off to the end of its
+// sector (or to size) are all zero, off being where the valid records of
+// an active file end: that sector was persisted as the last fsync left
+// it, while later ones, written since, were persisted too, as a power cut
+// can leave a file whose size was already durable (a preallocated one).
+// Nothing after such a sector can have been acknowledged as durable,
+// since the fsync that would have acknowledged it would have persisted
+// that sector as well.
+func ZerosToSector(r io.ReaderAt, off, size int64) (bool, error) {
+	end := min(size, (off/SectorSize+1)*SectorSize)
 	if end <= off {
 		return false, nil
 	}

@@ -15,7 +15,9 @@
 //
 // What survives a file: its contents at its last Sync; Materialize may
 // also keep a random prefix of what was written after it, from the first
-// byte that differs (a torn write, appended or over preallocated space).
+// byte that differs (a torn write, appended or over preallocated space),
+// or, within the size the file had at its last Sync, any of the 512-byte
+// sectors written since (written back out of order).
 // What survives a directory entry: its state at the directory's last
 // SyncDir, so a file created, renamed or removed since is as it was. A
 // directory is assumed to exist once MkdirAll returns.
@@ -135,7 +137,8 @@ func (f *FS) crashLocked() {
 // Materialize writes the files that survived the crash into dir, which
 // must exist: for each, its synced contents, plus, when rng is not nil and
 // picks it, a random prefix of what had been written since, from the first
-// byte that differs (a write the disk had partly done).
+// byte that differs, or some of its sectors within the synced size
+// (writes the disk had partly done).
 func (f *FS) Materialize(dir string, rng *rand.Rand) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -143,16 +146,43 @@ func (f *FS) Materialize(dir string, rng *rand.Rand) error {
 		return errors.New("crashfs: Materialize before the crash")
 	}
 	for path, data := range f.lost {
-		if t, ok := f.torn[path]; ok && rng != nil && rng.IntN(2) == 0 {
-			part := t.data[:rng.IntN(len(t.data)+1)]
-			data = append([]byte{}, data...)
-			data = append(data[:t.at], append(part, data[min(len(data), t.at+len(part)):]...)...)
+		if t, ok := f.torn[path]; ok && rng != nil {
+			switch rng.IntN(3) {
+			case 0: // a prefix of the writes
+				part := t.data[:rng.IntN(len(t.data)+1)]
+				data = append([]byte{}, data...)
+				data = append(data[:t.at], append(part, data[min(len(data), t.at+len(part)):]...)...)
+			case 1: // some of their pages, in any order
+				data = tornPages(data, t, rng)
+			}
 		}
 		if err := os.WriteFile(filepath.Join(dir, filepath.Base(path)), data, 0o644); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// sectorSize is the unit a disk persists whole, or not at all: a page of
+// the page cache reaches the disk as 8 of them, not always all.
+const sectorSize = 512
+
+// tornPages returns the synced contents with each sector written since
+// the last sync either persisted or not, independently: a disk may write
+// a file's dirty pages back in any order, and a page in part. Only
+// sectors within the synced size are so chosen, since the file's size was durable there (a preallocated
+// file); past it a file grows only by a prefix of what was appended, as
+// the file system commits a new size only after the data before it.
+func tornPages(synced []byte, t torn, rng *rand.Rand) []byte {
+	data := append([]byte{}, synced...)
+	end := min(t.at+len(t.data), len(synced))
+	for p := t.at / sectorSize * sectorSize; p < end; p += sectorSize {
+		if rng.IntN(2) == 0 {
+			from, to := max(p, t.at), min(p+sectorSize, end)
+			copy(data[from:to], t.data[from-t.at:to-t.at])
+		}
+	}
+	return data
 }
 
 func crashErr(op, name string) error { return &iofs.PathError{Op: op, Path: name, Err: ErrCrashed} }
