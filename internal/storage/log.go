@@ -37,9 +37,9 @@ type Log struct {
 
 // OpenLog opens (creating it, mode 0600) the active file at path for
 // appending at its end, which must be the end of its last record (a
-// preallocated tail is cut off by recovery before). batch is the buffer size past which Append writes.
-// The file is memory-mapped for reading up to mapSize bytes, or its size
-// if larger (see Map).
+// preallocated tail is cut off by recovery before). batch is the buffer
+// size past which Append writes. The file is memory-mapped for reading up
+// to mapSize bytes, or its size if larger (see Map).
 func OpenLog(fs vfs.FS, path string, id uint32, batch int, mapSize int64) (*Log, error) {
 	f, err := fs.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
