@@ -196,7 +196,7 @@ func (c *checker) checkFile(df storage.DataFile, active bool, keys *keydir.Keydi
 // the offset where each begins.
 func (c *checker) eachValidRecord(f vfs.File, path string, size int64, active bool, fc *FileCheck, interrupted func(at int64), fn func(*storage.Scanned)) error {
 	for from := int64(0); from < size; {
-		s := storage.NewScannerFrom(f, path, from, size, c.opts.MaxKeySize)
+		s := storage.NewScannerFrom(f, path, from, size, MaxKeySizeLimit)
 		for s.Next() {
 			fn(s.Record())
 			fc.Records++
@@ -227,7 +227,7 @@ func (c *checker) eachValidRecord(f vfs.File, path string, size int64, active bo
 			}
 		}
 		interrupted(bad)
-		next, err := storage.NextValid(f, bad, size, c.opts.MaxKeySize)
+		next, err := storage.NextValid(f, bad, size, MaxKeySizeLimit)
 		if err != nil {
 			return err
 		}
@@ -260,7 +260,7 @@ func (c *checker) checkHint(df storage.DataFile, data vfs.File, size int64, fc *
 		return
 	}
 	buf := make([]byte, format.HeaderSize)
-	err = format.DecodeHints(b, size, c.opts.MaxKeySize, func(e format.HintEntry) {
+	err = format.DecodeHints(b, size, MaxKeySizeLimit, func(e format.HintEntry) {
 		if fc.HintErr != nil {
 			return
 		}

@@ -547,51 +547,73 @@ func TestCheckIgnoresCheckpoint(t *testing.T) {
 }
 
 // TestCheckpointDamageAtRest: damage done to a data file after a clean
-// Close, without changing its size, is not found by an Open that uses the
-// checkpoint (it reads no data file, as for closed files with hints), but
-// by Get, which checks every record, and by Check.
+// Close, without changing its size. In a file Open would scan without a
+// checkpoint (no hint file: here the active one) it stops Open as it did
+// before checkpoints, since Open still checks such files' records. In a
+// file with a hint file, Open uses the checkpoint, as it used the hint,
+// and Get and Check find the damage.
 func TestCheckpointDamageAtRest(t *testing.T) {
-	dir := t.TempDir()
-	db := mustOpenDir(t, dir, nil)
-	for i := range 10 {
-		mustPut(t, db, fmt.Sprintf("k%d", i), strings.Repeat("v", 20))
-	}
-	db.mu.RLock()
-	e, _ := db.mu.keys.Get([]byte("k4"))
-	db.mu.RUnlock()
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(activeLog(dir))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b[e.Offset+int64(e.Size)-1] ^= 1 // the value's last byte
-	if err := os.WriteFile(activeLog(dir), b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if rep, err := Check(dir, nil, nil); err != nil || !rep.Corrupt() {
-		t.Fatalf("Check = corrupt %t, %v; want the damage reported", rep != nil && rep.Corrupt(), err)
-	}
+	for _, hinted := range []bool{false, true} {
+		t.Run(fmt.Sprintf("hinted=%v", hinted), func(t *testing.T) {
+			dir := t.TempDir()
+			db := mustOpenDir(t, dir, &Options{MergeRatio: -1})
+			for i := range 10 {
+				mustPut(t, db, fmt.Sprintf("k%d", i), strings.Repeat("v", 20))
+			}
+			if hinted {
+				if err := db.Merge(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			db.mu.RLock()
+			e, _ := db.mu.keys.Get([]byte("k4"))
+			db.mu.RUnlock()
+			if err := db.Close(); err != nil {
+				t.Fatal(err)
+			}
+			path := activeLog(dir)
+			if hinted {
+				path = filepath.Join(dir, storage.ClosedName(e.FileID))
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b[e.Offset+int64(e.Size)-1] ^= 1 // the value's last byte
+			if err := os.WriteFile(path, b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if rep, err := Check(dir, nil, nil); err != nil || !rep.Corrupt() {
+				t.Fatalf("Check = corrupt %t, %v; want the damage reported", rep != nil && rep.Corrupt(), err)
+			}
 
-	// Repair removes the checkpoint: the files it describes change.
-	repaired := copyDir(t, dir)
-	if _, _, err := Repair(repaired, nil, nil); err != nil {
-		t.Fatal(err)
-	}
-	wantNoCheckpoint(t, repaired)
-	rdb := mustOpenDir(t, repaired, nil)
-	wantNotFound(t, rdb, "k4")
-	wantValue(t, rdb, "k5", strings.Repeat("v", 20))
+			// Repair removes the checkpoint: the files it describes change.
+			repaired := copyDir(t, dir)
+			if _, _, err := Repair(repaired, nil, nil); err != nil {
+				t.Fatal(err)
+			}
+			wantNoCheckpoint(t, repaired)
+			rdb := mustOpenDir(t, repaired, nil)
+			wantNotFound(t, rdb, "k4")
+			wantValue(t, rdb, "k5", strings.Repeat("v", 20))
 
-	db, h := openLogged(t, dir, Options{})
-	if !h.logged(ckptUsed) {
-		t.Fatalf("Open did not use the checkpoint; it logged %q", h.msgs)
+			if !hinted {
+				if _, err := Open(dir, nil); !errors.Is(err, ErrCorrupt) {
+					t.Fatalf("Open = %v; want ErrCorrupt for the damaged record, checkpoint or not", err)
+				}
+				wantNoCheckpoint(t, dir)
+				return
+			}
+			db, h := openLogged(t, dir, Options{})
+			if !h.logged(ckptUsed) {
+				t.Fatalf("Open did not use the checkpoint; it logged %q", h.msgs)
+			}
+			if v, err := db.Get([]byte("k4")); !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("Get(k4) = %q, %v; want ErrCorrupt", v, err)
+			}
+			wantValue(t, db, "k5", strings.Repeat("v", 20))
+		})
 	}
-	if v, err := db.Get([]byte("k4")); !errors.Is(err, ErrCorrupt) {
-		t.Fatalf("Get(k4) = %q, %v; want ErrCorrupt", v, err)
-	}
-	wantValue(t, db, "k5", strings.Repeat("v", 20))
 }
 
 // TestCheckpointSyncAlways: in SyncModeAlways the active file is

@@ -176,7 +176,7 @@ func (m *merger) run() error {
 // the read lock once per batch rather than once per record.
 func (m *merger) copyFile(in mergeInput) error {
 	db := m.db
-	s := storage.NewScanner(in.seg.f, in.seg.path, in.seg.size, db.opts.MaxKeySize)
+	s := storage.NewScanner(in.seg.f, in.seg.path, in.seg.size, MaxKeySizeLimit)
 	s.KeepValues()
 	for s.Next() {
 		select {

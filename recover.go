@@ -36,6 +36,12 @@ func (db *DB) load() error {
 		return err
 	}
 	if ck != nil {
+		if err := db.verifyUnhinted(files); err != nil {
+			db.opts.Logger.Info("key-directory checkpoint not used: a data file has a bad record; loading from the data files", "err", err)
+			ck = nil
+		}
+	}
+	if ck != nil {
 		files[len(files)-1].ID = ck.activeID
 	}
 	l := newLoader()
@@ -246,7 +252,7 @@ func (db *DB) openFile(df storage.DataFile, active bool) (seg *segment, f vfs.Fi
 // its commit record at the end of the active file was torn by a crash, and
 // is cut off like a torn record.
 func (db *DB) scanFile(l *loader, f vfs.File, id uint32, path string, size int64, active bool) error {
-	s := storage.NewScanner(f, path, size, db.opts.MaxKeySize)
+	s := storage.NewScanner(f, path, size, MaxKeySizeLimit)
 	r := &replay{file: id, apply: l.add}
 	var batchErr error
 	for s.Next() {
@@ -289,7 +295,7 @@ func (db *DB) scanFile(l *loader, f vfs.File, id uint32, path string, size int64
 		} else if lost {
 			return db.cutTornTail(f, path, bad, size, fmt.Errorf("%w, and zeros to the end of its sector: a power cut lost that sector's last writes, and what follows was never synced", scanErr))
 		}
-		next, err := storage.NextValid(f, s.Offset(), size, db.opts.MaxKeySize)
+		next, err := storage.NextValid(f, s.Offset(), size, MaxKeySizeLimit)
 		if err != nil {
 			return fmt.Errorf("scan %s after offset %d: %w", path, s.Offset(), err)
 		}
@@ -314,7 +320,7 @@ func (db *DB) loadHint(l *loader, df storage.DataFile, dataSize int64) bool {
 		return false
 	}
 	l.keys.Grow(format.HintEntries(b))
-	err = format.DecodeHints(b, dataSize, db.opts.MaxKeySize, func(h format.HintEntry) {
+	err = format.DecodeHints(b, dataSize, MaxKeySizeLimit, func(h format.HintEntry) {
 		l.add(h.Key, h.Flag == format.FlagTombstone, keydir.Entry{FileID: df.ID, Offset: h.Offset, Size: uint32(h.RecordSize()), Expire: h.Deadline})
 	})
 	l.flush() // DecodeHints calls back only once the whole hint is verified
