@@ -27,8 +27,10 @@ import (
 // loading anything, whether it used it or not, so that a checkpoint never
 // outlives the state it describes; if it cannot, Open fails. Data files
 // only ever grow, and are replaced under new ids, so a size that matches
-// means the contents Close left; damage done to them at rest is found by
-// Get, which checks each record, as for closed files with hints.
+// means the contents Close left. The files without a hint file are still
+// read whole, records checked (verifyUnhinted), as Open would without a
+// checkpoint; damage at rest in a file with a hint file is found by Get,
+// which checks each record, as it was before checkpoints.
 //
 //	checkpoint: magic "AKVKDIR\x00" | version u32 | flags u32 | file count u32
 //	            | file × count | saved keydir | CRC-32C u32

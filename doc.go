@@ -50,8 +50,8 @@
 // All keys live in memory, about 52 bytes per 16-byte key. A record
 // damaged in the middle of the log makes Open fail with ErrCorrupt naming
 // the file and offset (Repair keeps every valid record), when Open reads
-// that file: it reads none after a clean Close, and no file with a hint;
-// Get and Check find such damage then. A record or batch
-// torn at the very end of the log by a crash is cut off at Open. Every
-// data file stays open and memory-mapped.
+// that file: it reads no file with a hint file, checkpoint or not; Get and
+// Check find damage there. A record or batch torn at the very end of the
+// log by a crash is cut off at Open. Every data file stays open and
+// memory-mapped.
 package aetherkv
