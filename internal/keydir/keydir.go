@@ -87,7 +87,9 @@ const (
 	Next Verdict = iota
 	// Found: the record is the key's.
 	Found
-	// Verify: the record could not be read; compare the key in memory.
+	// Verify: the record could not be read, or it does not hold the key
+	// but may be the key's, damaged: compare the key in memory, and look
+	// further if it differs.
 	Verify
 )
 
