@@ -14,30 +14,6 @@ import (
 	"github.com/aether-kv/aether-kv/internal/vfs/errfs"
 )
 
-// copyFiles copies the files of dir into a new directory, as a crash would
-// leave them with everything synced: the zeros past the last record too.
-func copyFiles(t *testing.T, dir string) string {
-	t.Helper()
-	out := t.TempDir()
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		if e.Name() == "LOCK" {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(out, e.Name()), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return out
-}
-
 // TestPreallocatedCrash opens a copy of a SyncModeAlways store taken while
 // it was open, so its active file ends in preallocated zeros: every key is
 // there, the zeros are cut off quietly (no .torn file), and a torn record
@@ -65,7 +41,7 @@ func TestPreallocatedCrash(t *testing.T) {
 
 	for _, torn := range []bool{false, true} {
 		t.Run(fmt.Sprintf("torn=%v", torn), func(t *testing.T) {
-			out := copyFiles(t, dir)
+			out := copyDir(t, dir) // as a crash leaves it, everything synced: the zeros too
 			garbage := []byte("\x01\x02\x03torn-record")
 			if torn {
 				f, err := os.OpenFile(filepath.Join(out, storage.ActiveName), os.O_WRONLY, 0)

@@ -1,6 +1,7 @@
 package aetherkv
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -283,13 +284,9 @@ func (db *DB) scanFile(l *loader, f vfs.File, id uint32, path string, size int64
 		bad = torn // a batch torn with its last record: cut from its start
 	}
 	if active && scanErr != batchErr {
-		zeros, err := storage.AllZeros(f, s.Offset(), size)
-		if err != nil {
-			return fmt.Errorf("scan %s after offset %d: %w", path, s.Offset(), err)
-		}
-		if zeros { // a preallocated end, perhaps after a torn record
-			return db.cutTornTail(f, path, bad, size, scanErr)
-		}
+		// Zeros after the records to the end of their sector: the
+		// preallocated end (all zeros, cut quietly), or a sector a power
+		// cut lost, with unsynced writes after it.
 		if lost, err := storage.ZerosToSector(f, s.Offset(), size); err != nil {
 			return fmt.Errorf("scan %s after offset %d: %w", path, s.Offset(), err)
 		} else if lost {
@@ -341,7 +338,7 @@ func (db *DB) cutTornTail(f vfs.File, path string, off, size int64, cause error)
 	if _, err := f.ReadAt(tail, off); err != nil && err != io.EOF {
 		return fmt.Errorf("read torn tail of %s: %w", path, err)
 	}
-	tail = storage.TrimZeros(tail)
+	tail = bytes.TrimRight(tail, "\x00")
 	side := ""
 	if len(tail) > 0 {
 		side = fmt.Sprintf("%s.%d.torn", path, off)

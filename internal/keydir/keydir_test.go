@@ -226,24 +226,8 @@ func TestAgainstMap(t *testing.T) {
 			}
 		}
 	}
-	if k.Len() != len(model) {
-		t.Fatalf("Len() = %d, want %d", k.Len(), len(model))
-	}
-	seen := 0
-	k.Range(func(key []byte, e keydir.Entry) bool {
-		if want, ok := model[string(key)]; !ok || want != e {
-			t.Fatalf("Range gave %q = %+v, want %+v (present %t)", key, e, want, ok)
-		}
-		seen++
-		return true
-	})
-	if seen != len(model) {
-		t.Fatalf("Range visited %d keys, want %d", seen, len(model))
-	}
+	wantModel(t, k, model)
 	for key, want := range model {
-		if got, ok := k.Get([]byte(key)); !ok || got != want {
-			t.Fatalf("Get(%q) = %+v, %t, want %+v", key, got, ok, want)
-		}
 		checkLookup(t, k, key, &want)
 	}
 	for i := range 1000 {

@@ -78,7 +78,6 @@ func (l *Log) fill(end int64) {
 		return
 	}
 	to := min(max(end, l.filled)+l.chunk, max(l.limit, end))
-	zeros := make([]byte, min(to-l.filled, 1<<20))
 	for off := l.filled; off < to; {
 		n := min(int64(len(zeros)), to-off)
 		if _, err := l.f.WriteAt(zeros[:n], off); err != nil {

@@ -9,7 +9,7 @@ import (
 // the preallocated end of an active file (see Log.Preallocate), rather
 // than a record torn or damaged.
 func AllZeros(r io.ReaderAt, off, size int64) (bool, error) {
-	buf := make([]byte, min(size-off, 1<<20))
+	buf := make([]byte, min(size-off, int64(len(zeros))))
 	for off < size {
 		n := min(int64(len(buf)), size-off)
 		if err := readFull(r, buf[:n], off); err != nil {
@@ -23,17 +23,14 @@ func AllZeros(r io.ReaderAt, off, size int64) (bool, error) {
 	return true, nil
 }
 
-// TrimZeros returns b without its trailing zero bytes.
-func TrimZeros(b []byte) []byte {
-	return bytes.TrimRight(b, "\x00")
-}
-
-var zeroPage [4096]byte
+// zeros is read, never written: what preallocation writes, and what
+// AllZeros compares with.
+var zeros [1 << 20]byte
 
 func isZero(b []byte) bool {
 	for len(b) > 0 {
-		n := min(len(b), len(zeroPage))
-		if !bytes.Equal(b[:n], zeroPage[:n]) {
+		n := min(len(b), len(zeros))
+		if !bytes.Equal(b[:n], zeros[:n]) {
 			return false
 		}
 		b = b[n:]

@@ -314,32 +314,34 @@ type file struct {
 	n  *node
 }
 
-func (fl *file) Write(p []byte) (int, error) {
+// change counts a change to the file (op names it), which fails once the
+// power is out.
+func (fl *file) change(op string) error {
 	fl.fs.mu.Lock()
-	err := fl.fs.change()
-	fl.fs.mu.Unlock()
-	if err != nil {
-		return 0, crashErr("write", fl.Name())
+	defer fl.fs.mu.Unlock()
+	if err := fl.fs.change(); err != nil {
+		return crashErr(op, fl.Name())
+	}
+	return nil
+}
+
+func (fl *file) Write(p []byte) (int, error) {
+	if err := fl.change("write"); err != nil {
+		return 0, err
 	}
 	return fl.File.Write(p)
 }
 
 func (fl *file) WriteAt(p []byte, off int64) (int, error) {
-	fl.fs.mu.Lock()
-	err := fl.fs.change()
-	fl.fs.mu.Unlock()
-	if err != nil {
-		return 0, crashErr("write", fl.Name())
+	if err := fl.change("write"); err != nil {
+		return 0, err
 	}
 	return fl.File.WriteAt(p, off)
 }
 
 func (fl *file) Truncate(size int64) error {
-	fl.fs.mu.Lock()
-	err := fl.fs.change()
-	fl.fs.mu.Unlock()
-	if err != nil {
-		return crashErr("truncate", fl.Name())
+	if err := fl.change("truncate"); err != nil {
+		return err
 	}
 	return fl.File.Truncate(size)
 }
