@@ -2,6 +2,7 @@ package aetherkv
 
 import (
 	"fmt"
+	"iter"
 	"time"
 
 	"github.com/aether-kv/aether-kv/internal/format"
@@ -75,6 +76,19 @@ func (b *Batch) each(fn func(i int, key, value []byte, op batchOp) error) error 
 	return nil
 }
 
+// keys returns the keys of the batch's operations, in order.
+func (b *Batch) keys() iter.Seq[[]byte] {
+	return func(yield func([]byte) bool) {
+		start := 0
+		for _, op := range b.ops {
+			if !yield(b.data[start:op.keyEnd]) {
+				return
+			}
+			start = op.valueEnd
+		}
+	}
+}
+
 // Write applies the batch atomically: its records and a commit record go
 // to the log in one piece, and the key directory takes them all under one
 // lock. In SyncModeAlways, Write returns once the batch is
@@ -144,6 +158,8 @@ func (db *DB) writeBatchLocked(b *Batch) (end int64, err error) {
 	}
 	db.mu.segs[log.ID()].size += int64(size)
 	recOff := off
+	db.mu.keys.Hold(b.keys()) // readers see all of the batch or none of it
+	defer db.mu.keys.Release()
 	b.each(func(_ int, key, value []byte, op batchOp) error {
 		e := keydir.Entry{FileID: log.ID(), Offset: recOff, Size: uint32(format.Size(key, value)), Expire: op.deadline}
 		if op.deadline != 0 {

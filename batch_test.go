@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -51,7 +52,8 @@ func TestBatchRefusedWhole(t *testing.T) {
 
 // TestBatchIsolation: readers never see part of a batch. A writer sets
 // every key of a group to the same round number in one batch; readers
-// check that all keys of the group agree.
+// check that all keys of the group agree, and, reading them one by one
+// through Get, that none is older than one read before it.
 func TestBatchIsolation(t *testing.T) {
 	db := mustOpen(t, &Options{BatchSize: 256})
 	const keys = 8
@@ -75,6 +77,30 @@ func TestBatchIsolation(t *testing.T) {
 			}
 		}
 	})
+	// Through Get, which takes no DB lock when the record is in a file
+	// (read.go): reading the group in the order the batch sets it, no key
+	// may have an older round than one read before it, or the reader saw
+	// a batch that had set the one but not yet the other.
+	for range 20000 {
+		last := -1
+		for k := range keys {
+			v, err := db.Get([]byte(fmt.Sprint("g", k)))
+			if errors.Is(err, ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			round, err := strconv.Atoi(string(v))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if round < last {
+				t.Fatalf("key g%d = round %d after a key of round %d: half a batch is visible", k, round, last)
+			}
+			last = round
+		}
+	}
 	for range 2000 {
 		db.mu.RLock() // read the group as one snapshot, as a reader between two writes would
 		var values []string

@@ -93,3 +93,67 @@ func BenchmarkPutDurable(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkGetWhileWriting measures gets on one goroutine while another
+// overwrites keys as fast as it can, rotating a data file every 4 MiB,
+// and reports the gets' p99 latency (what a reader waits for a writer)
+// and the writer's puts per second.
+func BenchmarkGetWhileWriting(b *testing.B) {
+	const n = 100_000
+	db := mustOpen(b, &Options{MergeRatio: -1, MaxFileSize: 4 << 20})
+	value := make([]byte, 100)
+	keys := make([][]byte, n)
+	for i := range keys {
+		keys[i] = benchKey(i)
+		if err := db.Put(keys[i], value); err != nil {
+			b.Fatal(err)
+		}
+	}
+	stop := make(chan struct{})
+	done := make(chan error)
+	var puts atomic.Int64
+	go func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				done <- nil
+				return
+			default:
+			}
+			puts.Add(1)
+			if err := db.Put(keys[(i*7919)%n], value); err != nil {
+				done <- err
+				return
+			}
+		}
+	}()
+	order := make([][]byte, n)
+	for i := range order {
+		order[i] = keys[rand.IntN(n)]
+	}
+	lat := make([]time.Duration, 0, 1<<20)
+	dst := make([]byte, 0, 128)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		start := time.Now()
+		v, err := db.GetInto(dst[:0], order[i%n])
+		if err != nil || len(v) != len(value) {
+			b.Fatalf("get: %d bytes, %v", len(v), err)
+		}
+		if len(lat) < cap(lat) {
+			lat = append(lat, time.Since(start))
+		}
+		i++
+	}
+	close(stop)
+	if err := <-done; err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(puts.Load())/b.Elapsed().Seconds(), "puts/s")
+	slices.Sort(lat)
+	if len(lat) > 0 {
+		b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds()), "p99-ns")
+		b.ReportMetric(float64(lat[len(lat)*999/1000].Nanoseconds()), "p99.9-ns")
+	}
+}

@@ -41,6 +41,9 @@ type DB struct {
 	synced atomic.Int64 // write position up to which everything is durable
 	fsyncs atomic.Int64 // fsyncs of the active file by sync rounds
 
+	files   atomic.Pointer[fileTable] // what Get may read without db.mu (read.go)
+	closing atomic.Bool               // Close has begun: Get must not read files
+
 	merging atomic.Bool // a merge is running
 	maint   sync.Mutex  // held by a merge or a backup: they must not run at once
 
@@ -114,6 +117,9 @@ func (db *DB) Get(key []byte) ([]byte, error) {
 // GetInto is Get, appending the value to dst and returning the extended
 // slice: with a dst of enough capacity it allocates nothing.
 func (db *DB) GetInto(dst, key []byte) ([]byte, error) {
+	if v, ok, err := db.getShared(dst, key); ok {
+		return v, err
+	}
 	db.mu.RLock()
 	defer db.mu.RUnlock()
 	if db.mu.closed {
@@ -159,22 +165,11 @@ func (db *DB) getLocked(dst, key []byte) (value []byte, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("aetherkv: get: %s at offset %d: %w", path, at.Offset, err)
 	}
-	r, err := format.Decode(rec)
-	if err == nil && !batchValue(r, key) {
-		err = fmt.Errorf("record is not the value of this key: %w", ErrCorrupt)
-	}
-	if err != nil {
+	value, err = valueOf(dst, rec, key)
+	if err != nil && !errors.Is(err, ErrNotFound) {
 		return nil, fmt.Errorf("aetherkv: get: %s at offset %d: %w", path, at.Offset, err)
 	}
-	value = r.Value
-	if format.HasDeadline(r.Flag) {
-		var deadline int64
-		deadline, value = format.SplitDeadline(value)
-		if deadline <= time.Now().UnixNano() {
-			return nil, ErrNotFound
-		}
-	}
-	return append(dst, value...), nil
+	return value, err
 }
 
 // Put sets the value of key. It is safe to modify key and value after Put
@@ -367,7 +362,9 @@ func (db *DB) Close() error {
 		return ErrClosed
 	}
 	db.mu.closed = true
+	db.closing.Store(true)
 	db.mu.Unlock()
+	db.mu.keys.Barrier() // no Get is still reading a file (see read.go)
 
 	close(db.stop)
 	db.wg.Wait()

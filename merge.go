@@ -387,6 +387,7 @@ func (m *merger) finishOutput() error {
 	}
 	m.db.mu.Lock()
 	out.seg.path, out.seg.m = out.dataPath, mapping
+	m.db.publishFilesLocked()
 	m.db.mu.Unlock()
 	m.outputBytes += out.dataW.n
 	m.out = nil
@@ -409,8 +410,10 @@ func (m *merger) retireInputs() error {
 		for _, in := range m.inputs {
 			delete(db.mu.segs, in.id)
 		}
+		db.publishFilesLocked()
 		db.mu.Unlock()
 	})
+	db.mu.keys.Barrier() // no Get is still reading an input (see read.go)
 	for _, in := range m.inputs {
 		in.seg.close()
 		hint := filepath.Join(db.dir, storage.HintName(in.id))

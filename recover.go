@@ -96,6 +96,7 @@ func (db *DB) load() error {
 	db.mu.keys = ck.keys
 	db.mu.log = log
 	db.mu.segs = segs
+	db.publishFilesLocked()
 	if ck.deadlines {
 		db.rebuildExpiriesLocked()
 		db.sweepLocked(time.Now().UnixNano())

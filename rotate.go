@@ -48,6 +48,7 @@ func (db *DB) rotateLocked(next uint32) error {
 	}
 	db.mu.log = log
 	db.mu.segs[next] = &segment{path: activePath}
+	db.publishFilesLocked()
 	return nil
 }
 

@@ -80,6 +80,8 @@ func (k *Keydir) applyRun(b *Batch, shard int, run []batchOp, w int, fn func(w i
 	if len(run) == 0 {
 		return
 	}
+	k.locks[shard].Lock()
+	defer k.locks[shard].Unlock()
 	sh := &k.shards[shard]
 	if (sh.used+len(run))*4 > sh.slotCount()*3 { // size the table for the whole run first
 		sh.grow(sh.live + len(run))

@@ -17,13 +17,17 @@
 // compare the key there: one cache miss fewer than through the arena.
 //
 // Sharding bounds the pause of a resize or compaction to one shard's
-// worth of keys.
+// worth of keys, and lets readers run beside a writer: every shard has its
+// own lock (see Keydir).
 package keydir
 
 import (
 	"bytes"
 	"encoding/binary"
+	"iter"
 	"math/rand/v2"
+	"sync"
+	"unsafe"
 
 	"github.com/zeebo/xxh3"
 )
@@ -55,11 +59,39 @@ const (
 	bigOffset  = 1<<32 - 1 // a slot's offset when the offset is in the arena
 )
 
-// Keydir maps keys to entries. It is not safe for concurrent use: the DB
-// guards it with its lock.
+// Keydir maps keys to entries.
+//
+// One goroutine at a time may change it (Put, Delete, CompareAndSwap,
+// Apply, Grow), while any number of others call Lookup: a change holds
+// its shard's lock, and Lookup holds it shared while fn runs, so that fn
+// may use what the location points at until it returns (see Barrier).
+// Every other method reads without locks: it must not run beside a
+// change (the DB calls them under its own lock).
 type Keydir struct {
 	seed   uint64 // of the hash: random, so that no one can choose keys that collide
 	shards [nShards]shard
+	locks  [nShards]shardLock
+	held   shardSet // shards locked by Hold; only the changing goroutine reads it
+}
+
+// shardSet is a set of shard numbers.
+type shardSet [nShards / 64]uint64
+
+func (s *shardSet) add(i int)      { s[i/64] |= 1 << (i % 64) }
+func (s *shardSet) has(i int) bool { return s[i/64]&(1<<(i%64)) != 0 }
+func (s *shardSet) each(fn func(i int)) {
+	for i := range nShards {
+		if s.has(i) {
+			fn(i)
+		}
+	}
+}
+
+// shardLock is a shard's lock, alone in its cache line, so that readers
+// of different shards never write to the same line.
+type shardLock struct {
+	sync.RWMutex
+	_ [64 - unsafe.Sizeof(sync.RWMutex{})]byte
 }
 
 // shard is one open-addressing table and the arena its slots point into.
@@ -91,11 +123,45 @@ const (
 	// but may be the key's, damaged: compare the key in memory, and look
 	// further if it differs.
 	Verify
+	// Stop: stop looking; Lookup returns false. The caller keeps its own
+	// record of why.
+	Stop
 )
 
 // New returns an empty key directory.
 func New() *Keydir {
 	return &Keydir{seed: rand.Uint64()}
+}
+
+// Hold locks the shards of keys for a group of changes that Lookup must
+// show all at once or not at all (a batch): until Release, changes to
+// these keys take no lock of their own, and lookups of any of them wait.
+// Hold and Release must not nest.
+func (k *Keydir) Hold(keys iter.Seq[[]byte]) {
+	for key := range keys {
+		k.held.add(shardOf(k.hash(key)))
+	}
+	k.held.each(func(i int) { k.locks[i].Lock() })
+}
+
+// Release unlocks what Hold locked.
+func (k *Keydir) Release() {
+	k.held.each(func(i int) { k.locks[i].Unlock() })
+	k.held = shardSet{}
+}
+
+// lockShard locks shard i for a change, unless Hold has.
+func (k *Keydir) lockShard(i int) {
+	if !k.held.has(i) {
+		k.locks[i].Lock()
+	}
+}
+
+// unlockShard undoes lockShard.
+func (k *Keydir) unlockShard(i int) {
+	if !k.held.has(i) {
+		k.locks[i].Unlock()
+	}
 }
 
 // Grow makes room for n more keys holding keyBytes bytes in all, so that
@@ -104,15 +170,21 @@ func (k *Keydir) Grow(n int, keyBytes int64) {
 	per := n/nShards + 1
 	perBytes := int(keyBytes/nShards) + per*(sizeLen+2)
 	for i := range k.shards {
-		sh := &k.shards[i]
-		if need := sh.used + per; need*4 > sh.slotCount()*3 {
-			sh.grow(sh.live + per)
-		}
-		if cap(sh.arena)-len(sh.arena) < perBytes {
-			a := make([]byte, len(sh.arena), len(sh.arena)+perBytes)
-			copy(a, sh.arena)
-			sh.arena = a
-		}
+		k.locks[i].Lock()
+		k.shards[i].reserve(per, perBytes)
+		k.locks[i].Unlock()
+	}
+}
+
+// reserve makes room in sh for per more keys and perBytes more arena bytes.
+func (sh *shard) reserve(per, perBytes int) {
+	if need := sh.used + per; need*4 > sh.slotCount()*3 {
+		sh.grow(sh.live + per)
+	}
+	if cap(sh.arena)-len(sh.arena) < perBytes {
+		a := make([]byte, len(sh.arena), len(sh.arena)+perBytes)
+		copy(a, sh.arena)
+		sh.arena = a
 	}
 }
 
@@ -130,11 +202,17 @@ func (k *Keydir) Get(key []byte) (Entry, bool) {
 // Lookup finds key by its records rather than by the keys in memory: it
 // calls fn with the location of the record of every key on key's probe
 // path whose hash tag matches key's (almost always only key's own), until
-// fn says Found. fn reads the record there and compares its key; if it
-// cannot read it, Verify makes Lookup compare the key in memory instead.
-// Lookup reports whether fn, or that comparison, found key.
+// fn says Found or Stop. fn reads the record there and compares its key;
+// if it cannot read it, Verify makes Lookup compare the key in memory
+// instead. Lookup reports whether fn, or that comparison, found key.
+//
+// Lookup may run beside a change: it holds key's shard shared meanwhile,
+// so the shard cannot change while fn runs.
 func (k *Keydir) Lookup(key []byte, fn func(Location) Verdict) bool {
 	h := k.hash(key)
+	l := &k.locks[shardOf(h)]
+	l.RLock()
+	defer l.RUnlock()
 	sh := k.shard(h)
 	if len(sh.slots) == 0 {
 		return false
@@ -155,6 +233,8 @@ func (k *Keydir) Lookup(key []byte, fn func(Location) Verdict) bool {
 		switch fn(loc) {
 		case Found:
 			return true
+		case Stop:
+			return false
 		case Verify:
 			if bytes.Equal(sh.key(sh.slots[2*i]), key) {
 				return true
@@ -170,7 +250,10 @@ func (k *Keydir) Put(key []byte, e Entry) (old Entry, replaced bool) {
 }
 
 func (k *Keydir) putHashed(key []byte, h uint64, e Entry) (old Entry, replaced bool) {
-	return k.shard(h).put(key, h, e)
+	k.lockShard(shardOf(h))
+	old, replaced = k.shard(h).put(key, h, e)
+	k.unlockShard(shardOf(h))
+	return old, replaced
 }
 
 func (sh *shard) put(key []byte, h uint64, e Entry) (old Entry, replaced bool) {
@@ -210,7 +293,10 @@ func (k *Keydir) Delete(key []byte) (old Entry, ok bool) {
 }
 
 func (k *Keydir) deleteHashed(key []byte, h uint64) (old Entry, ok bool) {
-	return k.shard(h).delete(key, h)
+	k.lockShard(shardOf(h))
+	old, ok = k.shard(h).delete(key, h)
+	k.unlockShard(shardOf(h))
+	return old, ok
 }
 
 func (sh *shard) delete(key []byte, h uint64) (old Entry, ok bool) {
@@ -232,6 +318,8 @@ func (sh *shard) delete(key []byte, h uint64) (old Entry, ok bool) {
 // reports whether it did.
 func (k *Keydir) CompareAndSwap(key []byte, old, e Entry) bool {
 	h := k.hash(key)
+	k.lockShard(shardOf(h))
+	defer k.unlockShard(shardOf(h))
 	sh := k.shard(h)
 	i, found := sh.find(key, h)
 	if !found {
@@ -279,7 +367,21 @@ func (k *Keydir) hash(key []byte) uint64 { return xxh3.HashSeed(key, k.seed) }
 // 2 billion in all, far past what fits in memory at ~50 bytes a key)
 // would still be correct, but could start probes at only 1<<tagBits of its
 // slots, and probes would grow long.
-func (k *Keydir) shard(h uint64) *shard { return &k.shards[h>>(64-shardBits)] }
+func (k *Keydir) shard(h uint64) *shard { return &k.shards[shardOf(h)] }
+
+// shardOf returns the number of the shard of hash h.
+func shardOf(h uint64) int { return int(h >> (64 - shardBits)) }
+
+// Barrier returns once every Lookup that had started when it was called
+// has returned. A caller that has made sure that no key points into some
+// memory any more (a data file a merge replaced) calls it before freeing
+// that memory: no fn can be using it afterwards.
+func (k *Keydir) Barrier() {
+	for i := range k.locks {
+		k.locks[i].Lock()
+		k.locks[i].Unlock() //nolint:staticcheck // an empty critical section is the point
+	}
+}
 
 func tagOf(h uint64) uint64 { return (h >> 32) & tagMask }
 

@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aether-kv/aether-kv/internal/keydir"
 )
@@ -327,5 +329,69 @@ func TestBatchAgainstMap(t *testing.T) {
 		if key := fmt.Sprintf("absent-%d", i); model[key] == (keydir.Entry{}) {
 			checkLookup(t, k, key, nil)
 		}
+	}
+}
+
+// TestBarrierWaitsForLookups: Barrier returns only once a Lookup that was
+// running when it was called has returned, and a change waits for it too.
+func TestBarrierWaitsForLookups(t *testing.T) {
+	k := keydir.New()
+	k.Put([]byte("key"), keydir.Entry{FileID: 1, Offset: 8, Size: 30})
+	inside, release := make(chan struct{}), make(chan struct{})
+	go k.Lookup([]byte("key"), func(keydir.Location) keydir.Verdict {
+		close(inside)
+		<-release
+		return keydir.Found
+	})
+	<-inside
+	barrier, put := make(chan struct{}), make(chan struct{})
+	go func() { k.Barrier(); close(barrier) }()
+	go func() { k.Put([]byte("key"), keydir.Entry{FileID: 2, Offset: 8, Size: 30}); close(put) }()
+	select {
+	case <-barrier:
+		t.Fatal("Barrier returned while a Lookup was running")
+	case <-put:
+		t.Fatal("Put changed the shard while a Lookup was running")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	<-barrier
+	<-put
+	if e, _ := k.Get([]byte("key")); e.FileID != 2 {
+		t.Fatalf("after the Put, file %d, want 2", e.FileID)
+	}
+}
+
+// TestHoldShowsChangesTogether: while Hold has the shards of a group of
+// keys, changes to them take no lock (no deadlock) and lookups of them
+// wait until Release, then see every change.
+func TestHoldShowsChangesTogether(t *testing.T) {
+	k := keydir.New()
+	keys := [][]byte{[]byte("a"), []byte("b"), []byte("c")}
+	k.Hold(slices.Values(keys))
+	for _, key := range keys {
+		k.Put(key, keydir.Entry{FileID: 7, Offset: 8, Size: 30})
+	}
+	k.Delete(keys[2])
+	looked := make(chan keydir.Location)
+	go k.Lookup(keys[0], func(l keydir.Location) keydir.Verdict {
+		looked <- l
+		return keydir.Found
+	})
+	select {
+	case l := <-looked:
+		t.Fatalf("Lookup saw %+v while the shards were held", l)
+	case <-time.After(50 * time.Millisecond):
+	}
+	k.Release()
+	if l := <-looked; l.FileID != 7 {
+		t.Fatalf("Lookup after Release saw file %d, want 7", l.FileID)
+	}
+	if _, ok := k.Get(keys[2]); ok {
+		t.Fatal("the deleted key is there")
+	}
+	k.Put(keys[1], keydir.Entry{FileID: 9, Offset: 8, Size: 30}) // locks again
+	if e, _ := k.Get(keys[1]); e.FileID != 9 {
+		t.Fatalf("after Release, Put set file %d, want 9", e.FileID)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/aether-kv/aether-kv/internal/format"
@@ -16,8 +17,9 @@ import (
 // size, or on Flush.
 //
 // Log is not safe for concurrent use: Append, Flush and Close need the
-// caller's exclusive lock, ReadAt at least a shared one. Sync alone may run
-// without the lock, concurrently with the others but not with Close.
+// caller's exclusive lock, View and ReadAt at least a shared one. Sync
+// alone may run without the lock, concurrently with the others but not
+// with Close; so may FlushedView.
 type Log struct {
 	f       vfs.File
 	id      uint32
@@ -27,6 +29,10 @@ type Log struct {
 	flushed int64 // bytes of records in the file; the buffer starts here
 	err     error // sticky: the first write error
 	m       *Mapping
+
+	// written is flushed, for FlushedView: stored once the bytes are in
+	// the file.
+	written atomic.Int64
 
 	// Preallocation (see Preallocate): the file is filled with zeros up
 	// to filled, ahead of the records, chunk bytes at a time, up to limit.
@@ -55,7 +61,9 @@ func OpenLog(fs vfs.FS, path string, id uint32, batch int, mapSize int64) (*Log,
 		f.Close()
 		return nil, err
 	}
-	return &Log{f: f, id: id, path: path, batch: batch, flushed: fi.Size(), filled: fi.Size(), buf: make([]byte, 0, batch+256), m: m}, nil
+	l := &Log{f: f, id: id, path: path, batch: batch, flushed: fi.Size(), filled: fi.Size(), buf: make([]byte, 0, batch+256), m: m}
+	l.written.Store(l.flushed)
+	return l, nil
 }
 
 // Preallocate makes the log fill its file with zeros ahead of the records,
@@ -175,6 +183,7 @@ func (l *Log) Flush() error {
 		return l.err
 	}
 	l.flushed += int64(n)
+	l.written.Store(l.flushed)
 	l.filled = max(l.filled, l.flushed)
 	if cap(l.buf) > 4*l.batch+1<<20 {
 		l.buf = make([]byte, 0, l.batch+256) // do not keep a huge buffer after a huge value
@@ -205,6 +214,17 @@ func (l *Log) View(off, n int64) ([]byte, bool) {
 		return l.buf[i : i+n : i+n], true
 	}
 	if off+n > l.flushed {
+		return nil, false
+	}
+	return l.m.View(off, n)
+}
+
+// FlushedView is View for callers without the lock: it returns the n
+// bytes at off from the file's mapping if they were written to the file
+// before the call, else false (the bytes may be in the buffer, which only
+// View may read). The bytes stay valid until Close, even after Seal.
+func (l *Log) FlushedView(off, n int64) ([]byte, bool) {
+	if off < 0 || n < 0 || off+n > l.written.Load() {
 		return nil, false
 	}
 	return l.m.View(off, n)
