@@ -61,7 +61,7 @@ func parseCompare(args []string) (settings, error) {
 	wls := fs.String("workloads", "all", "comma-separated workloads (see -help)")
 	keys := fs.Int("keys", 500_000, "keys written and read by the put, get and space workloads")
 	reopenKeys := fs.Int("reopen-keys", 1_000_000, "keys loaded by the reopen workload (heap, reopen, merge)")
-	durable := fs.Duration("durable", 3*time.Second, "how long each durable-put run lasts")
+	durable := fs.Duration("durable", 3*time.Second, "how long each durable-put run lasts, and the longest a get-beside-put run does")
 	timeout := fs.Duration("timeout", 10*time.Minute, "longest a single worker process may run")
 	dir := fs.String("dir", os.TempDir(), "directory under which the stores' data directories are made")
 	out := fs.String("out", "", `results file (default results/<date>-<hostname>[-quick].md; "-" for none)`)

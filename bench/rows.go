@@ -26,6 +26,9 @@ const (
 	rowPut4          = "put-seq-4"
 	rowGet1          = "get-rand-1"
 	rowGet2          = "get-rand-2"
+	rowMixedGets     = "get-beside-put"
+	rowMixedP99      = "get-beside-put-p99"
+	rowMixedPuts     = "put-beside-get"
 	rowDurable1      = "put-durable-1"
 	rowDurable64     = "put-durable-64"
 	rowPerFsync64    = "puts-per-fsync-64"
@@ -49,6 +52,9 @@ func tableRows(keys, reopenKeys int) []row {
 		{id: rowPut4, label: "buffered puts, 4 writers (puts/s ↑)", higher: true, format: rate},
 		{id: rowGet1, label: "random gets, 1 reader (gets/s ↑)", higher: true, format: rate},
 		{id: rowGet2, label: "random gets, 2 readers (gets/s ↑)", higher: true, format: rate},
+		{id: rowMixedGets, label: "random gets beside 1 writer (gets/s ↑)", higher: true, format: rate},
+		{id: rowMixedP99, label: "their p99 latency (µs ↓)", format: micros},
+		{id: rowMixedPuts, label: "the writer's puts meanwhile (puts/s ↑)", higher: true, format: rate},
 		{id: rowDurable1, label: "durable puts, 1 writer (puts/s ↑)", higher: true, format: rate},
 		{id: rowDurable64, label: "durable puts, 64 writers (puts/s ↑)", higher: true, format: rate},
 		{id: rowPerFsync64, label: "durable puts per fsync, 64 writers (↑, one traced run)", higher: true, format: decimal},
@@ -101,6 +107,9 @@ func seconds(v float64) string {
 	}
 	return sig3(v) + " s"
 }
+
+// micros writes seconds as microseconds.
+func micros(v float64) string { return sig3(v * 1e6) }
 
 func bytesPerKey(v float64) string { return fmt.Sprintf("%.0f", v) }
 

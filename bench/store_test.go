@@ -105,6 +105,8 @@ func TestSteps(t *testing.T) {
 				{Step: "put", Dir: base + "/put", Keys: 2000, Threads: 4},
 				{Step: "load", Dir: base + "/gets", Keys: 2000, Threads: 1},
 				{Step: "get", Dir: base + "/gets", Keys: 2000, Threads: 2},
+				{Step: "load", Dir: base + "/mixed", Keys: 2000, Threads: 1},
+				{Step: "mixed", Dir: base + "/mixed", Keys: 2000, Threads: 1, Duration: 10e9},
 				{Step: "open", Dir: base + "/gets", Keys: 2000, Threads: 1},
 				{Step: "merge", Dir: base + "/gets", Keys: 2000, Threads: 1},
 				{Step: "durable", Dir: base + "/durable", Keys: 2000, Threads: 8, Duration: 50e6},
@@ -118,6 +120,9 @@ func TestSteps(t *testing.T) {
 				}
 				if len(m) == 0 {
 					t.Fatalf("%s: no metrics", j.Step)
+				}
+				if j.Step == "mixed" && (m["ops_per_sec"] <= 0 || m["p99_seconds"] <= 0) {
+					t.Fatalf("mixed: %v", m)
 				}
 			}
 		})

@@ -19,7 +19,7 @@ type job struct {
 	Dir      string        // the store's data directory
 	Keys     int           // keys to write or read
 	Threads  int           // goroutines
-	Duration time.Duration // how long durable puts run
+	Duration time.Duration // how long durable puts run, and at most the gets beside a writer
 	Round    int           // which round's values the directory holds (for reads)
 }
 
@@ -37,6 +37,7 @@ func stepFuncs() map[string]func(adapter, job) (map[string]float64, error) {
 	return map[string]func(adapter, job) (map[string]float64, error){
 		"put":     stepPut,
 		"get":     stepGet,
+		"mixed":   stepMixed,
 		"durable": stepDurable,
 		"load":    stepLoad,
 		"open":    stepOpen,

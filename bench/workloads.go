@@ -21,6 +21,7 @@ func workloads() []workload {
 		{"put-seq-4", "the same keys split into 4 ascending ranges, one goroutine each", putSeq(4, rowPut4)},
 		{"get-rand-1", "2×keys random gets of a loaded store, values checked, 1 goroutine", getRand(1, rowGet1)},
 		{"get-rand-2", "the same on 2 goroutines", getRand(2, rowGet2)},
+		{"get-beside-put", "2×keys random gets on 1 goroutine while another overwrites the keys", mixedRuns},
 		{"put-durable-1", "puts acknowledged only once fsynced, 1 goroutine, for -durable", durableRuns(1, rowDurable1)},
 		{"put-durable-64", "the same with 64 goroutines", durableRuns(64, rowDurable64)},
 		{"reopen", "load -reopen-keys keys (heap per key), reopen in a new process (time, heap), " +
