@@ -1,6 +1,7 @@
 package aetherkv
 
 import (
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"time"
@@ -86,10 +87,14 @@ func (db *DB) getShared(dst, key []byte) (value []byte, ok bool, err error) {
 		return nil, true, ErrClosed
 	}
 	// A mapped file that another program truncated raises SIGBUS on
-	// access: getLocked reads it again and reports it.
+	// access: getLocked reads it again and reports it. Any other panic is
+	// a bug, and goes on.
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
+			if _, fault := r.(interface{ Addr() uintptr }); !fault {
+				panic(r)
+			}
 			value, ok, err = nil, false, nil
 		}
 	}()
@@ -114,7 +119,9 @@ func (db *DB) getShared(dst, key []byte) (value []byte, ok bool, err error) {
 		}
 		value, err = valueOf(dst, rec, key)
 		if err != nil {
-			stopped = true // getLocked says where
+			if !errors.Is(err, ErrNotFound) { // an expired value is an answer
+				err, stopped = nil, true // damage: getLocked says where
+			}
 			return keydir.Stop
 		}
 		ok = true

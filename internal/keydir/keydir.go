@@ -87,11 +87,12 @@ func (s *shardSet) each(fn func(i int)) {
 	}
 }
 
-// shardLock is a shard's lock, alone in its cache line, so that readers
+// shardLock is a shard's lock, padded so that no two locks share a cache
+// line (128 bytes apart, whatever the array's alignment), so that readers
 // of different shards never write to the same line.
 type shardLock struct {
 	sync.RWMutex
-	_ [64 - unsafe.Sizeof(sync.RWMutex{})]byte
+	_ [128 - unsafe.Sizeof(sync.RWMutex{})]byte
 }
 
 // shard is one open-addressing table and the arena its slots point into.
@@ -135,8 +136,9 @@ func New() *Keydir {
 
 // Hold locks the shards of keys for a group of changes that Lookup must
 // show all at once or not at all (a batch): until Release, changes to
-// these keys take no lock of their own, and lookups of any of them wait.
-// Hold and Release must not nest.
+// these keys (Put, Delete, CompareAndSwap) take no lock of their own, and
+// lookups of any of them wait. Hold and Release must not nest, and Apply
+// and Grow, which lock shards of their own, must not run between them.
 func (k *Keydir) Hold(keys iter.Seq[[]byte]) {
 	for key := range keys {
 		k.held.add(shardOf(k.hash(key)))
@@ -207,7 +209,10 @@ func (k *Keydir) Get(key []byte) (Entry, bool) {
 // instead. Lookup reports whether fn, or that comparison, found key.
 //
 // Lookup may run beside a change: it holds key's shard shared meanwhile,
-// so the shard cannot change while fn runs.
+// so the shard cannot change while fn runs. Whatever fn reads that a
+// writer may free once no key points at it (a file's mapping), fn must
+// find inside fn, not before Lookup: Barrier waits only for lookups that
+// hold their shard.
 func (k *Keydir) Lookup(key []byte, fn func(Location) Verdict) bool {
 	h := k.hash(key)
 	l := &k.locks[shardOf(h)]
@@ -372,10 +377,12 @@ func (k *Keydir) shard(h uint64) *shard { return &k.shards[shardOf(h)] }
 // shardOf returns the number of the shard of hash h.
 func shardOf(h uint64) int { return int(h >> (64 - shardBits)) }
 
-// Barrier returns once every Lookup that had started when it was called
-// has returned. A caller that has made sure that no key points into some
-// memory any more (a data file a merge replaced) calls it before freeing
-// that memory: no fn can be using it afterwards.
+// Barrier returns once every Lookup that held its shard when Barrier was
+// called has returned. A caller that has made sure that no key points
+// into some memory any more (a data file a merge replaced), and that
+// Lookup callbacks starting from now cannot find it (they look it up
+// inside the callback), calls it before freeing that memory: no callback
+// can be using it afterwards.
 func (k *Keydir) Barrier() {
 	for i := range k.locks {
 		k.locks[i].Lock()
