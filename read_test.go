@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -166,35 +164,5 @@ func TestGetTakesNoDBLock(t *testing.T) {
 	db.mu.Unlock()
 	if got, want := <-buffered, "not yet in the file <nil>"; got != want {
 		t.Errorf("Get(buffered) = %s, want %s", got, want)
-	}
-}
-
-// TestCorruptNamesFileWithoutLock: damage found by the read path without
-// the DB's lock is reported as the locked path reports it, with the file
-// and offset (ErrCorrupt's promise).
-func TestCorruptNamesFileWithoutLock(t *testing.T) {
-	db := mustOpen(t, nil)
-	mustPut(t, db, "a", "apple")
-	mustPut(t, db, "b", "banana")
-	if err := db.Sync(); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.OpenFile(activeLog(db.Dir()), os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.WriteAt([]byte("X"), 21+1+2); err != nil { // inside "apple"
-		t.Fatal(err)
-	}
-	f.Close()
-	_, err = db.Get([]byte("a"))
-	if !errors.Is(err, ErrCorrupt) {
-		t.Fatalf("Get = %v, want ErrCorrupt", err)
-	}
-	if !strings.Contains(err.Error(), "active.log") || !strings.Contains(err.Error(), "at offset 0") {
-		t.Fatalf("Get's ErrCorrupt does not name the file and offset: %v", err)
-	}
-	if v, err := db.Get([]byte("b")); err != nil || string(v) != "banana" {
-		t.Fatalf("Get(b) = %q, %v", v, err)
 	}
 }

@@ -161,7 +161,8 @@ func TestMidFileDamage(t *testing.T) {
 }
 
 // TestCorruptOnGet damages a flushed value while the store is open: Get
-// must report ErrCorrupt, never the damaged bytes.
+// must report ErrCorrupt with the file and offset, never the damaged
+// bytes (Get reads it without the DB's lock: read.go).
 func TestCorruptOnGet(t *testing.T) {
 	db := mustOpen(t, nil)
 	mustPut(t, db, "a", "apple")
@@ -175,8 +176,12 @@ func TestCorruptOnGet(t *testing.T) {
 	}
 	f.WriteAt([]byte("X"), int64(21+1+2)) // inside "apple"
 	f.Close()
-	if v, err := db.Get([]byte("a")); !errors.Is(err, ErrCorrupt) {
+	v, err := db.Get([]byte("a"))
+	if !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("Get of a damaged value = %q, %v; want ErrCorrupt", v, err)
+	}
+	if !strings.Contains(err.Error(), "active.log") || !strings.Contains(err.Error(), "at offset 0") {
+		t.Fatalf("Get's ErrCorrupt does not name the file and offset: %v", err)
 	}
 	wantValue(t, db, "b", "banana")
 }
