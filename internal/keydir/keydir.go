@@ -63,8 +63,12 @@ const (
 //
 // One goroutine at a time may change it (Put, Delete, CompareAndSwap,
 // Apply, Grow), while any number of others call Lookup: a change holds
-// its shard's lock, and Lookup holds it shared while fn runs, so that fn
-// may use what the location points at until it returns (see Barrier).
+// its shard's lock, and Lookup holds it while fn runs, so that fn may use
+// what the location points at until it returns (see Barrier). The lock
+// is a plain mutex, not a read-write one: lookups of one shard take
+// turns, but with 256 shards two rarely meet, and a change costs two
+// atomic operations instead of four (4 writers: 1.69M -> 1.76M puts/s,
+// 2 readers 3.75M -> 3.87M gets/s, medians of 5-6 alternated runs).
 // Every other method reads without locks: it must not run beside a
 // change (the DB calls them under its own lock).
 type Keydir struct {
@@ -91,8 +95,8 @@ func (s *shardSet) each(fn func(i int)) {
 // line (128 bytes apart, whatever the array's alignment), so that readers
 // of different shards never write to the same line.
 type shardLock struct {
-	sync.RWMutex
-	_ [128 - unsafe.Sizeof(sync.RWMutex{})]byte
+	sync.Mutex
+	_ [128 - unsafe.Sizeof(sync.Mutex{})]byte
 }
 
 // shard is one open-addressing table and the arena its slots point into.
@@ -208,7 +212,7 @@ func (k *Keydir) Get(key []byte) (Entry, bool) {
 // if it cannot read it, Verify makes Lookup compare the key in memory
 // instead. Lookup reports whether fn, or that comparison, found key.
 //
-// Lookup may run beside a change: it holds key's shard shared meanwhile,
+// Lookup may run beside a change: it holds key's shard's lock meanwhile,
 // so the shard cannot change while fn runs. Whatever fn reads that a
 // writer may free once no key points at it (a file's mapping), fn must
 // find inside fn, not before Lookup: Barrier waits only for lookups that
@@ -216,8 +220,8 @@ func (k *Keydir) Get(key []byte) (Entry, bool) {
 func (k *Keydir) Lookup(key []byte, fn func(Location) Verdict) bool {
 	h := k.hash(key)
 	l := &k.locks[shardOf(h)]
-	l.RLock()
-	defer l.RUnlock()
+	l.Lock()
+	defer l.Unlock()
 	sh := k.shard(h)
 	if len(sh.slots) == 0 {
 		return false
