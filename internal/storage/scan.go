@@ -106,13 +106,19 @@ func (s *Scanner) readRecord() (format.Header, error) {
 	if rest := s.size - s.off; rest < format.HeaderSize {
 		return format.Header{}, fmt.Errorf("%d bytes left, less than a header: %w", rest, format.ErrCorrupt)
 	}
-	if _, err := io.ReadFull(s.r, s.hdr[:]); err != nil {
-		return format.Header{}, err
+	hdr, err := s.r.Peek(format.HeaderSize)
+	if err != nil {
+		return format.Header{}, noEOF(err)
 	}
-	h, err := checkHeader(s.hdr[:], s.off, s.size, s.maxKey)
+	h, err := checkHeader(hdr, s.off, s.size, s.maxKey)
 	if err != nil {
 		return format.Header{}, err
 	}
+	if h.RecordSize() <= int64(s.r.Size()) {
+		return h, s.readBuffered(h)
+	}
+	copy(s.hdr[:], hdr)
+	s.r.Discard(format.HeaderSize)
 	s.rec.Key = growTo(s.rec.Key, int(h.KeySize))
 	if _, err := io.ReadFull(s.r, s.rec.Key); err != nil {
 		return format.Header{}, err
@@ -147,6 +153,42 @@ func (s *Scanner) readRecord() (format.Header, error) {
 		return format.Header{}, fmt.Errorf("checksum %08x, want %08x: %w", crc, h.CRC, format.ErrCorrupt)
 	}
 	return h, nil
+}
+
+// readBuffered reads the record of header h, which fits in the buffer,
+// in one piece: one checksum over the record's bytes where they lie in
+// the buffer (Open verifies files this way: 2-3 times faster than a
+// checksum per field).
+func (s *Scanner) readBuffered(h format.Header) error {
+	b, err := s.r.Peek(int(h.RecordSize()))
+	if err != nil {
+		return noEOF(err)
+	}
+	if crc := format.Checksum(b[4:]); crc != h.CRC {
+		return fmt.Errorf("checksum %08x, want %08x: %w", crc, h.CRC, format.ErrCorrupt)
+	}
+	key := b[format.HeaderSize : format.HeaderSize+int(h.KeySize)]
+	value := b[format.HeaderSize+int(h.KeySize):]
+	s.rec.Key = append(s.rec.Key[:0], key...)
+	s.rec.Value = s.rec.Value[:0]
+	if s.values || h.Flag == format.FlagBatchCommit { // a commit's value is its count: always kept
+		s.rec.Value = append(s.rec.Value, value...)
+	}
+	s.rec.Deadline = 0
+	if format.HasDeadline(h.Flag) && len(value) >= format.DeadlineSize {
+		s.rec.Deadline, _ = format.SplitDeadline(value)
+	}
+	s.r.Discard(len(b))
+	return nil
+}
+
+// noEOF turns the end of the file in the middle of a record into
+// io.ErrUnexpectedEOF, as io.ReadFull would.
+func noEOF(err error) error {
+	if errors.Is(err, io.EOF) {
+		return io.ErrUnexpectedEOF
+	}
+	return err
 }
 
 // checkHeader decodes a header found at off in a file of the given size,
