@@ -10,7 +10,9 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/aether-kv/aether-kv/internal/keydir"
@@ -191,37 +193,48 @@ func (db *DB) readCheckpoint(files []storage.DataFile) (*checkpoint, error) {
 // damage to them stops Open as it did before there were checkpoints. The
 // checkpoint spares the key directory's work, not this reading, which is
 // cheap: a bad record makes Open load from the files instead, and that
-// cuts a torn tail or refuses the store, naming the record.
+// cuts a torn tail or refuses the store, naming the record. Files are
+// checked in parallel, one per core.
 func (db *DB) verifyUnhinted(files []storage.DataFile) error {
-	fs := db.opts.fs
+	errs := make([]error, len(files))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0)) // one file per core at a time
 	for i, df := range files {
 		active := i == len(files)-1
 		if !active {
-			if _, err := fs.Stat(filepath.Join(db.dir, storage.HintName(df.ID))); err == nil {
+			if _, err := db.opts.fs.Stat(filepath.Join(db.dir, storage.HintName(df.ID))); err == nil {
 				continue
 			}
 		}
-		path := filepath.Join(db.dir, df.Name)
-		f, err := fs.OpenFile(path, os.O_RDONLY, 0)
-		if errors.Is(err, os.ErrNotExist) && active {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		fi, err := f.Stat()
-		if err == nil {
-			s := storage.NewScanner(f, path, fi.Size(), MaxKeySizeLimit)
-			for s.Next() {
-			}
-			err = s.Err()
-		}
-		f.Close()
-		if err != nil {
-			return err
-		}
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			errs[i] = db.verifyFile(df, active)
+		})
 	}
-	return nil
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// verifyFile checks every record of data file df.
+func (db *DB) verifyFile(df storage.DataFile, active bool) error {
+	path := filepath.Join(db.dir, df.Name)
+	f, err := db.opts.fs.OpenFile(path, os.O_RDONLY, 0)
+	if errors.Is(err, os.ErrNotExist) && active {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	s := storage.NewScanner(f, path, fi.Size(), MaxKeySizeLimit)
+	for s.Next() {
+	}
+	return s.Err()
 }
 
 // removeCheckpointFile removes the checkpoint of the data directory dir,
