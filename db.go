@@ -106,6 +106,10 @@ func (o *Options) validate() error {
 
 // Get returns a copy of the value of key, or ErrNotFound. A record that
 // fails its checksum is never returned: Get reports ErrCorrupt instead.
+//
+// Get runs beside writes, rotations and merges without waiting for them,
+// unless key's newest record is still in the write buffer; it sees every
+// write that returned before it began.
 func (db *DB) Get(key []byte) ([]byte, error) {
 	v, err := db.GetInto(nil, key)
 	if err == nil && v == nil {
