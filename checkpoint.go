@@ -216,7 +216,11 @@ func (db *DB) verifyUnhinted(files []storage.DataFile) error {
 	return errors.Join(errs...)
 }
 
-// verifyFile checks every record of data file df.
+// verifyFile checks every record of data file df. A large file is checked
+// in parts, one per core, each starting at a record found near its start
+// (storage.NextValid). A part must end exactly where the next begins, so
+// a start that only looked like a record fails the check, and Open then
+// loads from the files as it would without a checkpoint.
 func (db *DB) verifyFile(df storage.DataFile, active bool) error {
 	path := filepath.Join(db.dir, df.Name)
 	f, err := db.opts.fs.OpenFile(path, os.O_RDONLY, 0)
@@ -231,11 +235,43 @@ func (db *DB) verifyFile(df storage.DataFile, active bool) error {
 	if err != nil {
 		return err
 	}
-	s := storage.NewScanner(f, path, fi.Size(), MaxKeySizeLimit)
-	for s.Next() {
+	size := fi.Size()
+	bounds := []int64{0}
+	if parts := runtime.GOMAXPROCS(0); size >= verifySplitSize && parts > 1 {
+		for i := 1; i < parts; i++ {
+			from := max(size*int64(i)/int64(parts), bounds[len(bounds)-1])
+			// Look for a record start within a bounded stretch, so that
+			// a huge value across the split costs no long search.
+			b, err := storage.NextValid(f, from, min(size, from+verifySearch), MaxKeySizeLimit)
+			if err != nil {
+				return err
+			}
+			if b > 0 {
+				bounds = append(bounds, b)
+			}
+		}
 	}
-	return s.Err()
+	bounds = append(bounds, size)
+	errs := make([]error, len(bounds)-1)
+	var wg sync.WaitGroup
+	for i := range errs {
+		wg.Go(func() {
+			s := storage.NewScannerFrom(f, path, bounds[i], bounds[i+1], MaxKeySizeLimit)
+			for s.Next() {
+			}
+			errs[i] = s.Err()
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
+
+// verifySplitSize is the size from which a file is checked in parts; a
+// variable for tests.
+var verifySplitSize int64 = 32 << 20
+
+// verifySearch is how far past a split a part's first record is sought.
+const verifySearch = 1 << 20
 
 // removeCheckpointFile removes the checkpoint of the data directory dir,
 // if it has one, and syncs the directory.
