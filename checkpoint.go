@@ -219,8 +219,8 @@ func (db *DB) verifyUnhinted(files []storage.DataFile) error {
 // verifyFile checks every record of data file df. A large file is checked
 // in parts, one per core, each starting at a record found near its start
 // (storage.NextValid). A part must end exactly where the next begins, so
-// a start that only looked like a record fails the check, and Open then
-// loads from the files as it would without a checkpoint.
+// a start that only looked like a record (bytes of a value) fails its
+// part; any failure is then settled by checking the file in one piece.
 func (db *DB) verifyFile(df storage.DataFile, active bool) error {
 	path := filepath.Join(db.dir, df.Name)
 	f, err := db.opts.fs.OpenFile(path, os.O_RDONLY, 0)
@@ -252,18 +252,23 @@ func (db *DB) verifyFile(df storage.DataFile, active bool) error {
 		}
 	}
 	bounds = append(bounds, size)
+	check := func(from, to int64) error {
+		s := storage.NewScannerFrom(f, path, from, to, MaxKeySizeLimit)
+		for s.Next() {
+		}
+		return s.Err()
+	}
 	errs := make([]error, len(bounds)-1)
 	var wg sync.WaitGroup
 	for i := range errs {
-		wg.Go(func() {
-			s := storage.NewScannerFrom(f, path, bounds[i], bounds[i+1], MaxKeySizeLimit)
-			for s.Next() {
-			}
-			errs[i] = s.Err()
-		})
+		wg.Go(func() { errs[i] = check(bounds[i], bounds[i+1]) })
 	}
 	wg.Wait()
-	return errors.Join(errs...)
+	err = errors.Join(errs...)
+	if err != nil && len(errs) > 1 {
+		return check(0, size)
+	}
+	return err
 }
 
 // verifySplitSize is the size from which a file is checked in parts; a
