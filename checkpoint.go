@@ -194,34 +194,45 @@ func (db *DB) readCheckpoint(files []storage.DataFile) (*checkpoint, error) {
 // checkpoint spares the key directory's work, not this reading, which is
 // cheap: a bad record makes Open load from the files instead, and that
 // cuts a torn tail or refuses the store, naming the record. Files are
-// checked in parallel, one per core.
+// checked side by side, large ones in parts: about one scanner per core.
 func (db *DB) verifyUnhinted(files []storage.DataFile) error {
-	errs := make([]error, len(files))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, runtime.GOMAXPROCS(0)) // one file per core at a time
+	var check []int // indexes of the files to check
 	for i, df := range files {
-		active := i == len(files)-1
-		if !active {
+		if i < len(files)-1 {
 			if _, err := db.opts.fs.Stat(filepath.Join(db.dir, storage.HintName(df.ID))); err == nil {
 				continue
 			}
 		}
+		check = append(check, i)
+	}
+	if len(check) == 0 {
+		return nil
+	}
+	// About one scanner per core in all: files side by side, and each in
+	// parts when there are fewer files than cores.
+	cores := runtime.GOMAXPROCS(0)
+	parts := max(1, cores/len(check))
+	errs := make([]error, len(files))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, cores)
+	for _, i := range check {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			errs[i] = db.verifyFile(df, active)
+			errs[i] = db.verifyFile(files[i], i == len(files)-1, parts)
 		})
 	}
 	wg.Wait()
 	return errors.Join(errs...)
 }
 
-// verifyFile checks every record of data file df. A large file is checked
-// in parts, one per core, each starting at a record found near its start
-// (storage.NextValid). A part must end exactly where the next begins, so
-// a start that only looked like a record (bytes of a value) fails its
-// part; any failure is then settled by checking the file in one piece.
-func (db *DB) verifyFile(df storage.DataFile, active bool) error {
+// verifyFile checks every record of data file df. A large file is
+// checked in up to parts parts side by side, each starting at a record
+// found near its split (storage.NextValid). A part must end exactly where
+// the next begins, so a start that only looked like a record (bytes of a
+// value) fails its part; any failure is then settled by checking the file
+// in one piece.
+func (db *DB) verifyFile(df storage.DataFile, active bool, parts int) error {
 	path := filepath.Join(db.dir, df.Name)
 	f, err := db.opts.fs.OpenFile(path, os.O_RDONLY, 0)
 	if errors.Is(err, os.ErrNotExist) && active {
@@ -237,7 +248,7 @@ func (db *DB) verifyFile(df storage.DataFile, active bool) error {
 	}
 	size := fi.Size()
 	bounds := []int64{0}
-	if parts := runtime.GOMAXPROCS(0); size >= verifySplitSize && parts > 1 {
+	if size >= verifySplitSize && parts > 1 {
 		for i := 1; i < parts; i++ {
 			from := max(size*int64(i)/int64(parts), bounds[len(bounds)-1])
 			// Look for a record start within a bounded stretch, so that

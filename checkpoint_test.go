@@ -665,6 +665,42 @@ func TestCheckpointVerifiesInParts(t *testing.T) {
 		wantValue(t, db, "k1999", strings.Repeat("v", 1999%50))
 	})
 
+	t.Run("several files, each in parts", func(t *testing.T) {
+		dir := t.TempDir()
+		db := mustOpenDir(t, dir, &Options{MergeRatio: -1, MaxFileSize: 64 << 10})
+		for i := range 2000 {
+			mustPut(t, db, fmt.Sprintf("k%04d", i), strings.Repeat("v", 30))
+		}
+		db.mu.RLock()
+		e, _ := db.mu.keys.Get([]byte("k0300")) // in the first, closed file
+		db.mu.RUnlock()
+		if e.FileID == db.mu.log.ID() {
+			t.Fatal("k0300 is in the active file")
+		}
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+		clean := copyDir(t, dir)
+		db, h := openLogged(t, clean, Options{MaxFileSize: 64 << 10})
+		if !h.logged(ckptUsed) || h.logged("checkpoint not used") {
+			t.Fatalf("Open did not use the checkpoint; it logged %q", h.msgs)
+		}
+		wantValue(t, db, "k0300", strings.Repeat("v", 30))
+
+		path := filepath.Join(dir, storage.ClosedName(e.FileID))
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b[e.Offset+int64(e.Size)-1] ^= 1
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Open(dir, &Options{MaxFileSize: 64 << 10}); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), fmt.Sprintf("offset %d", e.Offset)) {
+			t.Fatalf("Open = %v, want ErrCorrupt naming offset %d", err, e.Offset)
+		}
+	})
+
 	t.Run("damage in each part", func(t *testing.T) {
 		for _, at := range []float64{0.1, 0.4, 0.6, 0.9} {
 			dir := t.TempDir()
