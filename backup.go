@@ -94,7 +94,7 @@ type backupFile struct {
 func (db *DB) planBackup() (*backupPlan, error) {
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	if db.mu.closed {
+	if db.closed.Load() {
 		return nil, ErrClosed
 	}
 	if err := db.mu.log.Flush(); err != nil {

@@ -39,19 +39,7 @@ func TestBackupUnderLoad(t *testing.T) {
 			}
 		}
 	})
-	wg.Go(func() {
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			if err := db.Merge(); err != nil && !errors.Is(err, ErrMergeRunning) {
-				t.Error(err)
-				return
-			}
-		}
-	})
+	wg.Go(func() { mergeUntil(t, db, stop, nil) })
 	for round := range 5 {
 		time.Sleep(20 * time.Millisecond)
 		before := acked.Load()

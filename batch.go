@@ -123,7 +123,7 @@ func (db *DB) Write(b *Batch) error {
 }
 
 func (db *DB) writeBatchLocked(b *Batch) (end int64, err error) {
-	if db.mu.closed {
+	if db.closed.Load() {
 		return 0, ErrClosed
 	}
 	if db.mu.err != nil {

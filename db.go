@@ -32,8 +32,7 @@ type DB struct {
 		merges       mergeStats
 		batchSeq     uint64   // number of the last batch written
 		expiries     expiries // deadlines of keys, for the sweep
-		closed       bool
-		err          error // sticky: once a write or fsync fails, writes return it
+		err          error    // sticky: once a write or fsync fails, writes return it
 	}
 
 	clock  *clock       // timestamps of records
@@ -41,8 +40,8 @@ type DB struct {
 	synced atomic.Int64 // write position up to which everything is durable
 	fsyncs atomic.Int64 // fsyncs of the active file by sync rounds
 
-	files   atomic.Pointer[fileTable] // what Get may read without db.mu (read.go)
-	closing atomic.Bool               // Close has begun: Get must not read files
+	files  atomic.Pointer[fileTable] // what Get may read without db.mu (read.go)
+	closed atomic.Bool               // set by Close, under db.mu; Get reads it without
 
 	merging atomic.Bool // a merge is running
 	maint   sync.Mutex  // held by a merge or a backup: they must not run at once
@@ -126,7 +125,7 @@ func (db *DB) GetInto(dst, key []byte) ([]byte, error) {
 	}
 	db.mu.RLock()
 	defer db.mu.RUnlock()
-	if db.mu.closed {
+	if db.closed.Load() {
 		return nil, ErrClosed
 	}
 	return db.getLocked(dst, key)
@@ -230,7 +229,7 @@ func (db *DB) write(key, value []byte, deadline int64, del bool) error {
 }
 
 func (db *DB) writeLocked(key, value []byte, deadline int64, del bool) (end int64, err error) {
-	if db.mu.closed {
+	if db.closed.Load() {
 		return 0, ErrClosed
 	}
 	if db.mu.err != nil {
@@ -331,7 +330,7 @@ func (db *DB) failLocked(op string, err error) error {
 // before Sync was called is durable when it returns nil.
 func (db *DB) Sync() error {
 	db.mu.RLock()
-	closed, end := db.mu.closed, int64(0)
+	closed, end := db.closed.Load(), int64(0)
 	if !closed {
 		end = db.mu.base + db.mu.log.Size()
 	}
@@ -346,7 +345,7 @@ func (db *DB) Sync() error {
 func (db *DB) Len() int {
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	if !db.mu.closed {
+	if !db.closed.Load() {
 		db.sweepLocked(time.Now().UnixNano())
 	}
 	return db.mu.keys.Len()
@@ -361,12 +360,11 @@ func (db *DB) Dir() string { return db.dir }
 // called after Close returns ErrClosed, Close included.
 func (db *DB) Close() error {
 	db.mu.Lock()
-	if db.mu.closed {
+	if db.closed.Load() {
 		db.mu.Unlock()
 		return ErrClosed
 	}
-	db.mu.closed = true
-	db.closing.Store(true)
+	db.closed.Store(true)
 	db.mu.Unlock()
 	db.mu.keys.Barrier() // no Get is still reading a file (see read.go)
 

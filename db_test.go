@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -26,6 +27,25 @@ func mustOpenDir(t testing.TB, dir string, opts *Options) *DB {
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
+}
+
+// mergeUntil merges db over and over until stop is closed, counting the
+// merges in n (if not nil); a failed merge is a test error.
+func mergeUntil(t testing.TB, db *DB, stop <-chan struct{}, n *atomic.Int64) {
+	for {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		if err := db.Merge(); err != nil && !errors.Is(err, ErrMergeRunning) {
+			t.Errorf("merge: %v", err)
+			return
+		}
+		if n != nil {
+			n.Add(1)
+		}
+	}
 }
 
 func mustPut(t testing.TB, db *DB, key, value string) {

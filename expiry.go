@@ -36,7 +36,7 @@ func (db *DB) PutWithTTL(key, value []byte, ttl time.Duration) error {
 func (db *DB) ExpiresAt(key []byte) (time.Time, error) {
 	db.mu.RLock()
 	defer db.mu.RUnlock()
-	if db.mu.closed {
+	if db.closed.Load() {
 		return time.Time{}, ErrClosed
 	}
 	e, ok := db.mu.keys.Get(key)
@@ -66,7 +66,7 @@ func (db *DB) Expire(key []byte, deadline time.Time) error {
 }
 
 func (db *DB) expireLocked(key []byte, deadline time.Time) (int64, error) {
-	if db.mu.closed {
+	if db.closed.Load() {
 		return 0, ErrClosed
 	}
 	value, err := db.getLocked(nil, key)
@@ -140,7 +140,7 @@ func (db *DB) sweepLocked(now int64) {
 // sweep is the background sweep.
 func (db *DB) sweep() {
 	db.mu.Lock()
-	if !db.mu.closed {
+	if !db.closed.Load() {
 		db.sweepLocked(time.Now().UnixNano())
 	}
 	db.mu.Unlock()

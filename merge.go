@@ -125,7 +125,7 @@ type merger struct {
 func (db *DB) planMerge() (*merger, error) {
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	if db.mu.closed {
+	if db.closed.Load() {
 		return nil, ErrClosed
 	}
 	if db.mu.err != nil {

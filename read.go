@@ -73,7 +73,7 @@ func (t *fileTable) record(l keydir.Location) ([]byte, bool) {
 func (db *DB) publishFilesLocked() {
 	t := &fileTable{closed: make(map[uint32]mappedFile, len(db.mu.segs)), active: db.mu.log}
 	for id, s := range db.mu.segs {
-		if s.f != nil && s.m != nil && (db.mu.log == nil || id != db.mu.log.ID()) {
+		if s.f != nil && s.m != nil { // f is nil while the file is active
 			t.closed[id] = mappedFile{m: s.m, size: s.size}
 		}
 	}
@@ -83,7 +83,7 @@ func (db *DB) publishFilesLocked() {
 // getShared is Get without db.mu. ok is false if it could not tell, and
 // the caller must ask getLocked.
 func (db *DB) getShared(dst, key []byte) (value []byte, ok bool, err error) {
-	if db.closing.Load() {
+	if db.closed.Load() {
 		return nil, true, ErrClosed
 	}
 	// A mapped file that another program truncated raises SIGBUS on
@@ -100,7 +100,7 @@ func (db *DB) getShared(dst, key []byte) (value []byte, ok bool, err error) {
 	}()
 	stopped := false
 	found := db.mu.keys.Lookup(key, func(l keydir.Location) keydir.Verdict {
-		if db.closing.Load() {
+		if db.closed.Load() {
 			err = ErrClosed
 			return keydir.Stop
 		}

@@ -52,20 +52,7 @@ func TestGetBesideWritesMergesAndClose(t *testing.T) {
 		}
 	})
 	var merges atomic.Int64
-	writers.Go(func() {
-		for {
-			select {
-			case <-stopWriting:
-				return
-			default:
-			}
-			if err := db.Merge(); err != nil && !errors.Is(err, ErrMergeRunning) {
-				t.Errorf("merge: %v", err)
-				return
-			}
-			merges.Add(1)
-		}
-	})
+	writers.Go(func() { mergeUntil(t, db, stopWriting, &merges) })
 
 	var closed atomic.Bool
 	var readers sync.WaitGroup

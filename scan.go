@@ -22,7 +22,7 @@ func (db *DB) Scan(cursor uint64, count int, match func(key []byte) bool) (keys 
 	}
 	db.mu.RLock()
 	defer db.mu.RUnlock()
-	if db.mu.closed {
+	if db.closed.Load() {
 		return nil, 0, ErrClosed
 	}
 	// A cursor is a shard number: each call returns whole shards, under

@@ -25,7 +25,7 @@ type Stats struct {
 func (db *DB) Stats() Stats {
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	if !db.mu.closed {
+	if !db.closed.Load() {
 		db.sweepLocked(time.Now().UnixNano())
 	}
 	st := Stats{
@@ -51,7 +51,7 @@ func (db *DB) Stats() Stats {
 func (db *DB) needsMerge() bool {
 	db.mu.RLock()
 	defer db.mu.RUnlock()
-	if db.mu.closed || db.mu.err != nil {
+	if db.closed.Load() || db.mu.err != nil {
 		return false
 	}
 	for id, s := range db.mu.segs {

@@ -94,13 +94,13 @@ func (db *DB) pauseSyncs(fn func()) {
 
 func (db *DB) syncRound(target int32) error {
 	db.mu.Lock()
-	halted := db.mu.err != nil || db.mu.closed
+	halted := db.mu.err != nil || db.closed.Load()
 	db.mu.Unlock()
 	if !halted { // a store that cannot sync answers its waiters at once
 		db.gather(target)
 	}
 	db.mu.Lock()
-	if err := db.mu.err; err != nil || db.mu.closed {
+	if err := db.mu.err; err != nil || db.closed.Load() {
 		db.mu.Unlock()
 		if err == nil {
 			err = ErrClosed
@@ -173,7 +173,7 @@ func (db *DB) backgroundSync() {
 	var err error
 	if db.opts.SyncMode == SyncModeNever {
 		db.mu.Lock()
-		if !db.mu.closed && db.mu.err == nil {
+		if !db.closed.Load() && db.mu.err == nil {
 			if ferr := db.mu.log.Flush(); ferr != nil {
 				err = db.writeFailedLocked("write", ferr)
 			}
