@@ -263,10 +263,23 @@ func (db *DB) writeLocked(key, value []byte, deadline int64, del bool) (end int6
 	if err != nil {
 		return 0, db.writeFailedLocked("write", err)
 	}
-	db.applyLocked(key, keydir.Entry{FileID: log.ID(), Offset: off, Size: uint32(n), Expire: deadline}, del)
+	e := keydir.Entry{FileID: log.ID(), Offset: off, Size: uint32(n), Expire: deadline}
+	if del || deadline != 0 {
+		db.applyLocked(key, e, del)
+	} else {
+		// The key directory makes this put at the next change, so that
+		// finding the key's slot overlaps with the caller's work until
+		// then (PutLater); settledLocked accounts for what it replaced.
+		db.mu.keys.PutLater(key, e)
+		db.accountLocked(keydir.Entry{}, false, e, true)
+	}
 	db.mu.segs[log.ID()].size += int64(n)
 	return db.kickLocked(off, n), nil
 }
+
+// settledLocked accounts for the entry that a put of Keydir.PutLater
+// replaced, once the key directory has made it.
+func (db *DB) settledLocked(old keydir.Entry) { db.accountLocked(old, true, keydir.Entry{}, false) }
 
 // expired reports whether e's value has a deadline that has passed. It
 // reads the clock only for a value with a deadline.
@@ -382,6 +395,7 @@ func (db *DB) Close() error {
 		for _, s := range db.mu.segs {
 			s.close()
 		}
+		db.mu.keys.Settle() // before the checkpoint takes the live bytes
 		if db.mu.err != nil {
 			err = errors.Join(db.mu.err, err)
 		}

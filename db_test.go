@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/aether-kv/aether-kv/internal/format"
 )
 
 // mustOpen opens a store in a new temporary directory, closed at cleanup.
@@ -382,4 +384,27 @@ func TestTruncatedMappedFile(t *testing.T) {
 		t.Fatalf("Get of a record in a truncated file = %q, want an error", v)
 	}
 	wantValue(t, db, "k099", strings.Repeat("v", 100)) // in the active file
+}
+
+// TestStatsCountTheLastPut checks the byte accounting right after a put
+// that replaced a key: the key directory makes a put at the next change
+// (Keydir.PutLater), and Stats must count what it replaced all the same.
+func TestStatsCountTheLastPut(t *testing.T) {
+	db := mustOpen(t, nil)
+	size := func(k, v string) int64 { return int64(format.Size([]byte(k), []byte(v))) }
+	for _, kv := range [][2]string{{"a", "one"}, {"b", "two"}, {"a", "three"}} {
+		if err := db.Put([]byte(kv[0]), []byte(kv[1])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := db.Stats()
+	if want := size("a", "three") + size("b", "two"); st.LiveBytes != want {
+		t.Errorf("LiveBytes = %d, want %d", st.LiveBytes, want)
+	}
+	if want := size("a", "one"); st.DeadBytes != want {
+		t.Errorf("DeadBytes = %d, want %d", st.DeadBytes, want)
+	}
+	if st.Keys != 2 {
+		t.Errorf("Keys = %d, want 2", st.Keys)
+	}
 }

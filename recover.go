@@ -94,6 +94,7 @@ func (db *DB) load() error {
 		segs[id].live = live
 	}
 	db.mu.keys = ck.keys
+	db.mu.keys.OnSettle(db.settledLocked)
 	db.mu.log = log
 	db.mu.segs = segs
 	db.publishFilesLocked()

@@ -28,6 +28,7 @@ func (db *DB) Stats() Stats {
 	if !db.closed.Load() {
 		db.sweepLocked(time.Now().UnixNano())
 	}
+	db.mu.keys.Settle() // so that the live bytes count what the last put replaced
 	st := Stats{
 		Keys:               db.mu.keys.Len(),
 		DataFiles:          len(db.mu.segs),

@@ -43,6 +43,7 @@ func (b *Batch) add(k *Keydir, key []byte, e Entry, del bool) {
 // workers-1, says which goroutine calls it, so that fn can keep its
 // figures per worker without locks.
 func (k *Keydir) Apply(b *Batch, workers int, fn func(w int, old Entry, had bool, e Entry, put bool)) {
+	k.Settle()
 	var counts [nShards + 1]int
 	for _, op := range b.ops {
 		counts[op.h>>(64-shardBits)+1]++

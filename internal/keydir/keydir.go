@@ -61,8 +61,8 @@ const (
 
 // Keydir maps keys to entries.
 //
-// One goroutine at a time may change it (Put, Delete, CompareAndSwap,
-// Apply, Grow), while any number of others call Lookup: a change holds
+// One goroutine at a time may change it (Put, PutLater, Settle, Delete,
+// CompareAndSwap, Apply, Grow, Hold, WriteTo), while any number of others call Lookup: a change holds
 // its shard's lock, and Lookup holds it while fn runs, so that fn may use
 // what the location points at until it returns (see Barrier). The lock
 // is a plain mutex, not a read-write one: lookups of one shard take
@@ -76,6 +76,12 @@ type Keydir struct {
 	shards [nShards]shard
 	locks  [nShards]shardLock
 	held   shardSet // shards locked by Hold; only the changing goroutine reads it
+
+	// The put PutLater holds back, in shard waiting-1 (none if 0), and
+	// who learns what it replaced. Only the changing goroutine, and
+	// methods that do not run beside a change, read them.
+	waiting int
+	settled func(old Entry)
 }
 
 // shardSet is a set of shard numbers.
@@ -107,7 +113,8 @@ type shard struct {
 	arena   []byte
 	used    int // slots that are not empty (live or dead)
 	live    int
-	garbage int // arena bytes of deleted keys
+	garbage int   // arena bytes of deleted keys
+	later   later // a put of PutLater not yet in slots
 }
 
 // Location is where a key's newest record starts.
@@ -144,6 +151,7 @@ func New() *Keydir {
 // lookups of any of them wait. Hold and Release must not nest, and Apply
 // and Grow, which lock shards of their own, must not run between them.
 func (k *Keydir) Hold(keys iter.Seq[[]byte]) {
+	k.Settle()
 	for key := range keys {
 		k.held.add(shardOf(k.hash(key)))
 	}
@@ -173,6 +181,7 @@ func (k *Keydir) unlockShard(i int) {
 // Grow makes room for n more keys holding keyBytes bytes in all, so that
 // loading them does not resize the tables.
 func (k *Keydir) Grow(n int, keyBytes int64) {
+	k.Settle()
 	per := n/nShards + 1
 	perBytes := int(keyBytes/nShards) + per*(sizeLen+2)
 	for i := range k.shards {
@@ -198,6 +207,9 @@ func (sh *shard) reserve(per, perBytes int) {
 func (k *Keydir) Get(key []byte) (Entry, bool) {
 	h := k.hash(key)
 	sh := k.shard(h)
+	if l, ok := sh.laterOf(key, h); ok {
+		return l.e, true
+	}
 	i, found := sh.find(key, h)
 	if !found {
 		return Entry{}, false
@@ -223,6 +235,11 @@ func (k *Keydir) Lookup(key []byte, fn func(Location) Verdict) bool {
 	l.Lock()
 	defer l.Unlock()
 	sh := k.shard(h)
+	if l, ok := sh.laterOf(key, h); ok {
+		// The newest entry of key, and its key is key: whatever fn
+		// says but Stop, key is found.
+		return fn(locationOf(l.e)) != Stop
+	}
 	if len(sh.slots) == 0 {
 		return false
 	}
@@ -259,6 +276,7 @@ func (k *Keydir) Put(key []byte, e Entry) (old Entry, replaced bool) {
 }
 
 func (k *Keydir) putHashed(key []byte, h uint64, e Entry) (old Entry, replaced bool) {
+	k.Settle()
 	k.lockShard(shardOf(h))
 	old, replaced = k.shard(h).put(key, h, e)
 	k.unlockShard(shardOf(h))
@@ -302,6 +320,7 @@ func (k *Keydir) Delete(key []byte) (old Entry, ok bool) {
 }
 
 func (k *Keydir) deleteHashed(key []byte, h uint64) (old Entry, ok bool) {
+	k.Settle()
 	k.lockShard(shardOf(h))
 	old, ok = k.shard(h).delete(key, h)
 	k.unlockShard(shardOf(h))
@@ -326,6 +345,7 @@ func (sh *shard) delete(key []byte, h uint64) (old Entry, ok bool) {
 // CompareAndSwap sets the entry of key to e only if it is still old, and
 // reports whether it did.
 func (k *Keydir) CompareAndSwap(key []byte, old, e Entry) bool {
+	k.Settle()
 	h := k.hash(key)
 	k.lockShard(shardOf(h))
 	defer k.unlockShard(shardOf(h))
@@ -346,6 +366,12 @@ func (k *Keydir) Len() int {
 	n := 0
 	for i := range k.shards {
 		n += k.shards[i].live
+	}
+	if k.waiting != 0 {
+		sh := &k.shards[k.waiting-1]
+		if _, found := sh.find(sh.later.key, sh.later.h); !found {
+			n++ // the waiting put adds a key
+		}
 	}
 	return n
 }
@@ -592,13 +618,22 @@ const Shards = nShards
 // exactly one shard, for as long as it exists.
 func (k *Keydir) RangeShard(i int, fn func(key []byte, e Entry) bool) {
 	sh := &k.shards[i]
+	l := &sh.later
+	shown := !l.set // the waiting put, if any: shown in place of its key's entry, or at the end
 	for j := 0; j < len(sh.slots); j += 2 {
 		s := sh.slots[j]
 		if s == emptySlot || s == deadSlot {
 			continue
 		}
-		if !fn(sh.key(s), sh.entry(j/2)) {
+		key, e := sh.key(s), sh.entry(j/2)
+		if !shown && bytes.Equal(key, l.key) {
+			e, shown = l.e, true
+		}
+		if !fn(key, e) {
 			return
 		}
+	}
+	if !shown {
+		fn(l.key, l.e)
 	}
 }

@@ -30,11 +30,13 @@ const shardHeaderSize = 5 * 8
 
 var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
 
-// WriteTo writes k to w as ReadFrom reads it. It does not change k.
+// WriteTo writes k to w as ReadFrom reads it. It changes nothing in k but
+// to make the put that PutLater holds back, if any.
 func (k *Keydir) WriteTo(w io.Writer) (int64, error) {
 	if !littleEndian {
 		return 0, ErrBigEndian
 	}
+	k.Settle()
 	var n int64
 	write := func(b []byte) error {
 		m, err := w.Write(b)
