@@ -135,7 +135,7 @@ func TestTornBatchEveryOffset(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Sync()
-	before := fileSize(t, activeLog(src))
+	before := logEnd(db)
 	b.Reset()
 	b.Put([]byte("k1"), []byte("second"))
 	b.Delete([]byte("k2"))
@@ -209,7 +209,7 @@ func TestRepairDropsOnlyTheBrokenBatch(t *testing.T) {
 			t.Fatal(err)
 		}
 		db.Sync()
-		ends = append(ends, fileSize(t, activeLog(dir)))
+		ends = append(ends, logEnd(db))
 	}
 	db.Close()
 	dropCheckpoint(t, dir) // Open reads the file, and finds the damage

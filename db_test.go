@@ -334,6 +334,14 @@ func TestSyncInterval(t *testing.T) {
 	t.Fatal("the background sync never flushed a buffered write")
 }
 
+// logEnd returns the end of the active file's last record: its size,
+// less the zeros preallocated past it (see Options.preallocate).
+func logEnd(db *DB) int64 {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	return db.mu.log.Size()
+}
+
 func fileSize(t testing.TB, path string) int64 {
 	t.Helper()
 	fi, err := os.Stat(path)

@@ -74,7 +74,8 @@ func (r logRecord) size() int64     { return headerSize + int64(r.keyLen) + int6
 
 // scanLog parses a data file by the documented format and checks every
 // record: sizes within the file, a known flag, and the CRC-32 (IEEE) of
-// bytes [4:] of the record.
+// bytes [4:] of the record. Zeros from some record's end to the end of
+// the file are the space an open store preallocates, not records.
 func scanLog(path string) ([]logRecord, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -82,6 +83,9 @@ func scanLog(path string) ([]logRecord, error) {
 	}
 	var recs []logRecord
 	for off := int64(0); off < int64(len(b)); {
+		if allZero(b[off:]) {
+			break // the space preallocated past the records of an open store
+		}
 		if int64(len(b))-off < headerSize {
 			return nil, fmt.Errorf("%s: %d bytes at offset %d, less than a header", path, int64(len(b))-off, off)
 		}
@@ -106,6 +110,16 @@ func scanLog(path string) ([]logRecord, error) {
 		off += r.size()
 	}
 	return recs, nil
+}
+
+// allZero reports whether b holds only zeros.
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // encodeRecord encodes a record by the documented format.
