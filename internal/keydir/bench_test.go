@@ -91,3 +91,18 @@ func loaded(n int) (*keydir.Keydir, [][]byte) {
 	}
 	return k, keys
 }
+
+// BenchmarkLoadLater is BenchmarkLoad through PutLater, as DB.Put sets
+// keys.
+func BenchmarkLoadLater(b *testing.B) {
+	const n = 1_000_000
+	keys := benchKeys(n)
+	for b.Loop() {
+		k := keydir.New()
+		for i, key := range keys {
+			k.PutLater(key, keydir.Entry{FileID: 1, Size: 137, Offset: int64(i) * 137})
+		}
+		k.Settle()
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/key")
+}
