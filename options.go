@@ -126,27 +126,27 @@ type Options struct {
 	// faults. The default is the operating system's.
 	fs vfs.FS
 
-	// preallocate is how many bytes of zeros the active file gets at a
-	// time, ahead of its records (see storage.Log.Preallocate); tests
-	// shorten it, and a negative value turns it off. 0 is the default of
-	// the sync mode: alwaysPreallocate or bufferedPreallocate.
+	// preallocate is how many bytes of zeros SyncModeAlways writes into
+	// the active file at a time, ahead of its records, so that its fsyncs
+	// overwrite blocks the file has (see storage.Log.Preallocate); tests
+	// shorten it, and a negative value turns it off.
 	preallocate int64
 }
 
-// alwaysPreallocate, in SyncModeAlways: the records' fsyncs then
-// overwrite blocks the file has, and need not commit the file system's
-// journal for a new size and new blocks. At ~240k durable 137-byte
-// puts/s, one 8 MiB fill every ~250 ms.
-const alwaysPreallocate = 8 << 20
-
-// bufferedPreallocate, in the other modes: writing the buffer over pages
-// the page cache already has is cheaper than growing the file a page at
-// a time. Here a 4 KiB pwrite that extends a file took 4.2-5.0 us, one
-// over zeros written 64 KiB at a time 2.7-3.2 us, both included; puts
-// of 2M keys, medians of 5 alternated: 1.79M puts/s without, 2.05M with
-// 256 KiB, 2.10M with 8 MiB. 256 KiB keeps the zeros that an fsync
-// writes to disk before the records overwrite them few.
-const bufferedPreallocate = 256 << 10
+// defaultPreallocate: at ~240k durable 137-byte puts/s, one 8 MiB fill
+// every ~250 ms.
+//
+// The other modes do not preallocate, though it would make buffered puts
+// faster (a 4 KiB pwrite over zeros written 64 KiB at a time took 2.7-3.2
+// us here, one that grows the file 4.2-5.0 us; puts of 2M keys 1.79M ->
+// 2.05M/s with 256 KiB ahead): their periodic fsync makes the zeros
+// durable, and records written over them for up to SyncInterval may then
+// reach the disk in any order. A power cut can leave a lost sector with a
+// valid record after it, which Open cannot tell from damage, so it
+// refuses to open. A file that only grows reaches the disk as a prefix.
+// In SyncModeAlways the records over the zeros are unsynced for one
+// group commit at most.
+const defaultPreallocate = 8 << 20
 
 // DefaultOptions returns the options that a nil *Options stands for.
 func DefaultOptions() *Options {
@@ -189,7 +189,7 @@ func (o *Options) Validate() error {
 func (o *Options) withDefaults() *Options {
 	d := DefaultOptions()
 	if o == nil {
-		o = d
+		return d
 	}
 	c := *o
 	if c.BatchSize == 0 {
@@ -220,10 +220,7 @@ func (o *Options) withDefaults() *Options {
 		c.fs = d.fs
 	}
 	if c.preallocate == 0 {
-		c.preallocate = bufferedPreallocate
-		if c.SyncMode == SyncModeAlways {
-			c.preallocate = alwaysPreallocate
-		}
+		c.preallocate = defaultPreallocate
 	}
 	return &c
 }

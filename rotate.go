@@ -52,11 +52,11 @@ func (db *DB) rotateLocked(next uint32) error {
 	return nil
 }
 
-// openLog opens the active file at path, preallocating its space (see
-// Options.preallocate).
+// openLog opens the active file at path, preallocating its space in
+// SyncModeAlways.
 func (db *DB) openLog(path string, id uint32) (*storage.Log, error) {
 	log, err := storage.OpenLog(db.opts.fs, path, id, db.opts.BatchSize, db.opts.MaxFileSize)
-	if err == nil && db.opts.preallocate > 0 {
+	if err == nil && db.opts.SyncMode == SyncModeAlways && db.opts.preallocate > 0 {
 		log.Preallocate(db.opts.preallocate, db.opts.MaxFileSize)
 	}
 	return log, err
