@@ -110,6 +110,9 @@ func (db *DB) writeCheckpointLocked() error {
 }
 
 func (db *DB) encodeCheckpointLocked(f vfs.File) error {
+	// The live bytes below must count what a held-back put replaced
+	// (Keydir.PutLater).
+	db.mu.keys.Settle()
 	bw := bufio.NewWriterSize(f, 1<<20) // the slots and arenas, larger, go straight to f
 	w := &crcWriter{w: bw}
 	ids := make([]uint32, 0, len(db.mu.segs))

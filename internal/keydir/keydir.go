@@ -224,6 +224,10 @@ func (k *Keydir) Get(key []byte) (Entry, bool) {
 // if it cannot read it, Verify makes Lookup compare the key in memory
 // instead. Lookup reports whether fn, or that comparison, found key.
 //
+// A put that PutLater holds back is shown first, if it is key's: its key
+// is known to be key, so Lookup then reports true whatever fn says, but
+// Stop.
+//
 // Lookup may run beside a change: it holds key's shard's lock meanwhile,
 // so the shard cannot change while fn runs. Whatever fn reads that a
 // writer may free once no key points at it (a file's mapping), fn must
@@ -626,7 +630,7 @@ func (k *Keydir) RangeShard(i int, fn func(key []byte, e Entry) bool) {
 			continue
 		}
 		key, e := sh.key(s), sh.entry(j/2)
-		if !shown && bytes.Equal(key, l.key) {
+		if !shown && s&tagMask == tagOf(l.h) && bytes.Equal(key, l.key) {
 			e, shown = l.e, true
 		}
 		if !fn(key, e) {
