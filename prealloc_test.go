@@ -171,3 +171,29 @@ func TestFailedFillIsCutAtSeal(t *testing.T) {
 	wantValue(t, db, "a", "1")
 	wantValue(t, db, "big", strings.Repeat("v", 8<<20-30))
 }
+
+// TestOnlyAlwaysModePreallocates: in the buffered modes the active file
+// must end with its last record, even once synced. Zeros made durable by
+// a periodic fsync, with records written over them that reach the disk
+// in any order, could leave after a power cut a lost sector that Open
+// cannot tell from damage (see defaultPreallocate).
+func TestOnlyAlwaysModePreallocates(t *testing.T) {
+	for _, mode := range []SyncMode{SyncModeInterval, SyncModeNever, SyncModeAlways} {
+		t.Run(mode.String(), func(t *testing.T) {
+			dir := t.TempDir()
+			db := mustOpenDir(t, dir, &Options{SyncMode: mode, MergeRatio: -1})
+			for i := range 200 {
+				if err := db.Put(fmt.Appendf(nil, "k%d", i), bytes.Repeat([]byte("v"), 100)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := db.Sync(); err != nil {
+				t.Fatal(err)
+			}
+			size, end := fileSize(t, activeLog(dir)), logEnd(db)
+			if preallocated := size > end; preallocated != (mode == SyncModeAlways) {
+				t.Fatalf("active file of %d bytes, records end at %d: preallocated %t, want %t", size, end, preallocated, mode == SyncModeAlways)
+			}
+		})
+	}
+}
