@@ -110,7 +110,7 @@ type shardLock struct {
 // slots[2i+1] (location).
 type shard struct {
 	slots   []uint64
-	arena   []byte
+	arena   arena
 	used    int // slots that are not empty (live or dead)
 	live    int
 	garbage int   // arena bytes of deleted keys
@@ -196,11 +196,7 @@ func (sh *shard) reserve(per, perBytes int) {
 	if need := sh.used + per; need*4 > sh.slotCount()*3 {
 		sh.grow(sh.live + per)
 	}
-	if cap(sh.arena)-len(sh.arena) < perBytes {
-		a := make([]byte, len(sh.arena), len(sh.arena)+perBytes)
-		copy(a, sh.arena)
-		sh.arena = a
-	}
+	sh.arena.reserve(perBytes)
 }
 
 // Get returns the entry of key.
@@ -310,7 +306,7 @@ func (sh *shard) put(key []byte, h uint64, e Entry) (old Entry, replaced bool) {
 // takes the same room, else in a new arena record.
 func (sh *shard) set(i int, key []byte, old, e Entry, h uint64) {
 	if entryLen(old) == entryLen(e) {
-		encodeEntry(sh.arena[sh.entryOffset(sh.slots[2*i]):], e)
+		encodeEntry(sh.entryBytes(sh.slots[2*i]), e)
 	} else {
 		sh.garbage += sh.recordLen(i)
 		sh.slots[2*i] = sh.append(key, e, h)
@@ -340,7 +336,7 @@ func (sh *shard) delete(key []byte, h uint64) (old Entry, ok bool) {
 	sh.garbage += sh.recordLen(i)
 	sh.slots[2*i], sh.slots[2*i+1] = deadSlot, 0
 	sh.live--
-	if sh.garbage > 4096 && sh.garbage*2 > len(sh.arena) {
+	if sh.garbage > 4096 && sh.garbage*2 > sh.arena.n {
 		sh.rebuild(slotsFor(sh.live))
 	}
 	return old, true
@@ -459,12 +455,12 @@ func (sh *shard) slotCount() int { return len(sh.slots) / 2 }
 // append adds a record for key to the arena and returns the first word of
 // its slot.
 func (sh *shard) append(key []byte, e Entry, h uint64) uint64 {
-	off := len(sh.arena)
-	sh.arena = binary.AppendUvarint(sh.arena, uint64(len(key)))
-	sh.arena = append(sh.arena, key...)
-	n := entryLen(e)
-	sh.arena = append(sh.arena, make([]byte, n)...)
-	encodeEntry(sh.arena[len(sh.arena)-n:], e)
+	var keyLen [binary.MaxVarintLen64]byte
+	w := binary.PutUvarint(keyLen[:], uint64(len(key)))
+	off, b := sh.arena.add(w + len(key) + entryLen(e))
+	copy(b, keyLen[:w])
+	copy(b[w:], key)
+	encodeEntry(b[w+len(key):], e)
 	return uint64(off+1)<<tagBits | tagOf(h)
 }
 
@@ -475,34 +471,39 @@ func location(e Entry) uint64 {
 
 func (sh *shard) recordOffset(s uint64) int { return int(s>>tagBits) - 1 }
 
+// record returns the arena from the record of the slot whose first word
+// is s on; the record is at its start.
+func (sh *shard) record(s uint64) []byte { return sh.arena.at(sh.recordOffset(s)) }
+
 func (sh *shard) key(s uint64) []byte {
-	off := sh.recordOffset(s)
-	n, w := binary.Uvarint(sh.arena[off:])
-	return sh.arena[off+w : off+w+int(n)]
+	rec := sh.record(s)
+	n, w := binary.Uvarint(rec)
+	return rec[w : w+int(n)]
 }
 
-func (sh *shard) entryOffset(s uint64) int {
-	off := sh.recordOffset(s)
-	n, w := binary.Uvarint(sh.arena[off:])
-	return off + w + int(n)
+// entryBytes returns the record of s from its entry part on.
+func (sh *shard) entryBytes(s uint64) []byte {
+	rec := sh.record(s)
+	n, w := binary.Uvarint(rec)
+	return rec[w+int(n):]
 }
 
 // entry returns the entry of the key in slot i.
 func (sh *shard) entry(i int) Entry {
-	return decodeEntry(sh.arena[sh.entryOffset(sh.slots[2*i]):], sh.slots[2*i+1])
+	return decodeEntry(sh.entryBytes(sh.slots[2*i]), sh.slots[2*i+1])
 }
 
 // recordLen returns the length of the arena record of slot i.
 func (sh *shard) recordLen(i int) int {
-	s := sh.slots[2*i]
-	return sh.entryOffset(s) + entryLen(sh.entry(i)) - sh.recordOffset(s)
+	n, w := binary.Uvarint(sh.record(sh.slots[2*i]))
+	return w + int(n) + entryLen(sh.entry(i))
 }
 
 // grow makes room for n keys: it moves the slots of the live keys into a
 // new table, dropping dead slots, and compacts the arena too if much of it
 // is garbage.
 func (sh *shard) grow(n int) {
-	if sh.garbage*4 > len(sh.arena) {
+	if sh.garbage*4 > sh.arena.n {
 		sh.rebuild(slotsFor(n))
 		return
 	}
@@ -528,15 +529,16 @@ func (sh *shard) grow(n int) {
 // arena, dropping dead slots and the arena bytes of deleted keys.
 func (sh *shard) rebuild(n int) {
 	old := *sh
-	*sh = shard{slots: make([]uint64, 2*n), arena: make([]byte, 0, len(old.arena)-old.garbage+sizeLen)}
+	*sh = shard{slots: make([]uint64, 2*n)}
+	sh.arena.reserve(old.arena.n - old.garbage + sizeLen)
 	for j := 0; j < len(old.slots); j += 2 {
 		s := old.slots[j]
 		if s == emptySlot || s == deadSlot {
 			continue
 		}
-		off := len(sh.arena)
-		from := old.recordOffset(s)
-		sh.arena = append(sh.arena, old.arena[from:from+old.recordLen(j/2)]...)
+		l := old.recordLen(j / 2)
+		off, rec := sh.arena.add(l)
+		copy(rec, old.record(s)[:l])
 		i := home(s&tagMask, n)
 		for sh.slots[2*i] != emptySlot {
 			i = next(i, n)

@@ -14,6 +14,7 @@ import (
 //	saved keydir: seed u64 | shard × 256
 //	shard:        used u64 | live u64 | garbage u64 | slot count u64 | arena n u64 | slots | arena
 //	slots:        slot count × (arena offset and tag u64 | location u64)
+//	arena:        arena n bytes, flat: the unused ends of its blocks are zeros
 //
 // Every integer, the slots included, is little-endian. On-disk format,
 // part of the store's key-directory checkpoint; do not change without
@@ -50,7 +51,7 @@ func (k *Keydir) WriteTo(w io.Writer) (int64, error) {
 	for i := range k.shards {
 		sh := &k.shards[i]
 		hdr = hdr[:0]
-		for _, v := range []int{sh.used, sh.live, sh.garbage, sh.slotCount(), len(sh.arena)} {
+		for _, v := range []int{sh.used, sh.live, sh.garbage, sh.slotCount(), sh.arena.n} {
 			hdr = binary.LittleEndian.AppendUint64(hdr, uint64(v))
 		}
 		if err := write(hdr); err != nil {
@@ -59,7 +60,7 @@ func (k *Keydir) WriteTo(w io.Writer) (int64, error) {
 		if err := write(slotBytes(sh.slots)); err != nil {
 			return n, err
 		}
-		if err := write(sh.arena); err != nil {
+		if err := sh.arena.each(write); err != nil {
 			return n, err
 		}
 	}
@@ -130,8 +131,8 @@ func readShard(r io.Reader, sh *shard, hdr []byte, limit int64) (int64, error) {
 		}
 	}
 	if nArena > 0 {
-		sh.arena = make([]byte, nArena)
-		if _, err := io.ReadFull(r, sh.arena); err != nil {
+		sh.arena = arena{first: make([]byte, nArena), n: int(nArena)}
+		if _, err := io.ReadFull(r, sh.arena.first); err != nil {
 			return 0, fmt.Errorf("arena: %w", err)
 		}
 	}
@@ -154,8 +155,8 @@ func (sh *shard) checkSlots() error {
 		dead += isDead
 		top = max(top, (s>>tagBits)*uint64(1-isDead))
 	}
-	if top > uint64(len(sh.arena)) {
-		return fmt.Errorf("a slot points at arena offset %d of %d: %w", top-1, len(sh.arena), errInvalid)
+	if top > uint64(sh.arena.n) {
+		return fmt.Errorf("a slot points at arena offset %d of %d: %w", top-1, sh.arena.n, errInvalid)
 	}
 	if used != sh.used || used-dead != sh.live {
 		return fmt.Errorf("%d slots used, %d live; the counts say %d and %d: %w", used, used-dead, sh.used, sh.live, errInvalid)

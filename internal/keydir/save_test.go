@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/aether-kv/aether-kv/internal/keydir"
@@ -171,5 +172,50 @@ func BenchmarkReadFrom(b *testing.B) {
 		if _, err := keydir.ReadFrom(bytes.NewReader(buf.Bytes()), int64(buf.Len())); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestLongKeysAcrossBlocks puts keys from 1 byte to several arena blocks
+// long, overwrites (with entries of other lengths) and deletes some,
+// saves and reads back, and goes on changing what was read back: every
+// step must agree with a map.
+func TestLongKeysAcrossBlocks(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	model := map[string]keydir.Entry{}
+	change := func(k *keydir.Keydir, ops int) {
+		for i := range ops {
+			n := 1 + r.IntN(300)
+			if r.IntN(20) == 0 {
+				n = 1 + r.IntN(60<<10) // up to several 16 KiB blocks
+			}
+			key := fmt.Sprintf("%d-%s", r.IntN(2000), strings.Repeat("k", n))
+			e := keydir.Entry{FileID: uint32(i), Size: uint32(1 + r.IntN(1<<20)), Offset: randomOffset(r)}
+			if r.IntN(2) == 0 {
+				e.Expire = r.Int64()
+			}
+			if r.IntN(5) == 0 {
+				k.Delete([]byte(key))
+				delete(model, key)
+				continue
+			}
+			k.Put([]byte(key), e)
+			model[key] = e
+		}
+	}
+	k := keydir.New()
+	change(k, 20_000)
+	wantModel(t, k, model)
+	for round := range 3 {
+		var saved bytes.Buffer
+		if _, err := k.WriteTo(&saved); err != nil {
+			t.Fatal(err)
+		}
+		var err error
+		if k, err = keydir.ReadFrom(bytes.NewReader(saved.Bytes()), int64(saved.Len())); err != nil {
+			t.Fatalf("round %d: ReadFrom: %v", round, err)
+		}
+		wantModel(t, k, model)
+		change(k, 5_000)
+		wantModel(t, k, model)
 	}
 }
