@@ -8,6 +8,13 @@ package keydir
 // by append keeps more room unused than the end of a 16 KiB block.
 const arenaBlock = 16 << 10
 
+// firstMax is how large first may grow by append (copying) before the
+// blocks start: until a shard's arena passes it, the arena is one slice
+// as before, so that small and middling stores pay no block's unused end
+// (at most one block per shard, 4 MiB in all, which at 200k keys would
+// have been ~20 bytes a key).
+const firstMax = 64 << 10
+
 // arena holds a shard's key records: first, then blocks of arenaBlock
 // bytes. A record never spans two blocks: one that does not fit in what
 // is left of the last block starts a new one, and one longer than a block
@@ -16,7 +23,7 @@ const arenaBlock = 16 << 10
 // at base + i*arenaBlock.
 //
 // first is appended to (and grows, copying, as a slice does) until it
-// would pass arenaBlock bytes, or the room reserved in it; after that it
+// would pass firstMax bytes, or the room reserved in it; after that it
 // never changes length, and the records go to blocks. An arena read back
 // from a saved Keydir is first alone.
 type arena struct {
@@ -40,7 +47,7 @@ func (a *arena) at(off int) []byte {
 // bytes, to be filled in.
 func (a *arena) add(l int) (off int, b []byte) {
 	if len(a.blocks) == 0 {
-		if len(a.first)+l <= max(cap(a.first), arenaBlock) {
+		if len(a.first)+l <= max(cap(a.first), firstMax) {
 			off = len(a.first)
 			a.first = append(a.first, make([]byte, l)...)
 			a.n = len(a.first)
@@ -56,15 +63,23 @@ func (a *arena) add(l int) (off int, b []byte) {
 			return off, a.blocks[i][len(last):]
 		}
 	}
-	span := max(1, (l+arenaBlock-1)/arenaBlock) // blocks the record needs
+	span := blocksFor(l)
 	off = a.base + len(a.blocks)*arenaBlock
-	a.blocks = append(a.blocks, make([]byte, l, span*arenaBlock))
+	if span > 1 {
+		b = make([]byte, l) // the blocks after it are offsets only
+	} else {
+		b = make([]byte, l, arenaBlock)
+	}
+	a.blocks = append(a.blocks, b)
 	for range span - 1 {
 		a.blocks = append(a.blocks, nil)
 	}
 	a.n = off + l
 	return off, a.blocks[len(a.blocks)-span]
 }
+
+// blocksFor returns how many blocks a record of l bytes takes.
+func blocksFor(l int) int { return max(1, (l+arenaBlock-1)/arenaBlock) }
 
 // reserve makes room for more bytes of records, if they can go to first.
 func (a *arena) reserve(more int) {
@@ -89,7 +104,7 @@ func (a *arena) each(fn func([]byte) error) error {
 		if err := fn(b); err != nil {
 			return err
 		}
-		end := a.base + (i+cap(b)/arenaBlock)*arenaBlock // where the next block starts
+		end := a.base + (i+blocksFor(cap(b)))*arenaBlock // where the next block starts
 		if gap := min(end, a.n) - (a.base + i*arenaBlock + len(b)); gap > 0 {
 			if len(zeros) < gap {
 				zeros = make([]byte, gap)

@@ -2,6 +2,7 @@ package keydir
 
 import (
 	"bytes"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 )
@@ -55,6 +56,36 @@ func TestArena(t *testing.T) {
 		}
 		if len(a.blocks) == 0 {
 			t.Fatalf("reserved %d: no blocks after %d bytes", reserved, a.n)
+		}
+	}
+}
+
+// TestBlockEndsAreGarbage: the unused end of a block that a long record
+// skipped counts as garbage, so that deleting most keys compacts the
+// arena, as it did when the arena was one slice.
+func TestBlockEndsAreGarbage(t *testing.T) {
+	for _, keyLen := range []int{8200, 16380} {
+		k := New()
+		var keys [][]byte
+		for i := 0; len(keys) < 200; i++ {
+			key := bytes.Repeat([]byte{'k'}, keyLen)
+			copy(key, fmt.Sprint(i))
+			if shardOf(k.hash(key)) == 0 {
+				keys = append(keys, key)
+				k.Put(key, Entry{FileID: 1, Size: 100, Offset: int64(i)})
+			}
+		}
+		for _, key := range keys[10:] {
+			k.Delete(key)
+		}
+		sh := &k.shards[0]
+		if limit := 4 * 10 * (keyLen + 64); sh.arena.n > limit {
+			t.Errorf("keys of %d bytes: 10 left, the arena still spans %d bytes (garbage %d), want at most %d", keyLen, sh.arena.n, sh.garbage, limit)
+		}
+		for _, key := range keys[:10] {
+			if _, ok := k.Get(key); !ok {
+				t.Fatalf("keys of %d bytes: a key left is gone", keyLen)
+			}
 		}
 	}
 }

@@ -457,7 +457,9 @@ func (sh *shard) slotCount() int { return len(sh.slots) / 2 }
 func (sh *shard) append(key []byte, e Entry, h uint64) uint64 {
 	var keyLen [binary.MaxVarintLen64]byte
 	w := binary.PutUvarint(keyLen[:], uint64(len(key)))
+	end := sh.arena.n
 	off, b := sh.arena.add(w + len(key) + entryLen(e))
+	sh.garbage += off - end // the unused end of a block, if the record starts a new one
 	copy(b, keyLen[:w])
 	copy(b[w:], key)
 	encodeEntry(b[w+len(key):], e)
@@ -537,7 +539,9 @@ func (sh *shard) rebuild(n int) {
 			continue
 		}
 		l := old.recordLen(j / 2)
+		end := sh.arena.n
 		off, rec := sh.arena.add(l)
+		sh.garbage += off - end
 		copy(rec, old.record(s)[:l])
 		i := home(s&tagMask, n)
 		for sh.slots[2*i] != emptySlot {
