@@ -42,6 +42,11 @@ func (k *Keydir) PutLater(key []byte, e Entry) {
 	k.waiting = s + 1
 }
 
+// laterKeyCap is the longest copy of a key that a shard keeps for the
+// next PutLater: 256 shards keeping the copies of 16 MiB keys (the
+// largest MaxKeySize) would hold 4 GiB.
+const laterKeyCap = 1 << 10
+
 // Settle makes the put that PutLater is holding back, if any.
 func (k *Keydir) Settle() {
 	if k.waiting == 0 {
@@ -54,6 +59,9 @@ func (k *Keydir) Settle() {
 	l := &sh.later
 	old, replaced := sh.put(l.key, l.h, l.e)
 	l.set = false
+	if cap(l.key) > laterKeyCap {
+		l.key = nil // do not keep a long key's copy in every shard it went to
+	}
 	k.unlockShard(s)
 	if replaced && k.settled != nil {
 		k.settled(old)
