@@ -395,7 +395,6 @@ func (db *DB) Close() error {
 		for _, s := range db.mu.segs {
 			s.close()
 		}
-		db.mu.keys.Settle() // before the checkpoint takes the live bytes
 		if db.mu.err != nil {
 			err = errors.Join(db.mu.err, err)
 		}
