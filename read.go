@@ -60,11 +60,8 @@ func (t *fileTable) record(l keydir.Location) ([]byte, bool) {
 	if !ok {
 		return nil, false
 	}
-	h, err := format.DecodeHeader(b)
-	if err != nil {
-		return nil, false
-	}
-	return t.view(l.FileID, l.Offset, h.RecordSize())
+	// Unchecked: the record's reader verifies it (PlainValue, Decode).
+	return t.view(l.FileID, l.Offset, format.ClaimedSize(b))
 }
 
 // publishFilesLocked publishes the table of the files as db.mu.segs and
@@ -143,6 +140,9 @@ func (db *DB) getShared(dst, key []byte) (value []byte, ok bool, err error) {
 // valueOf appends the value of key's record rec to dst. It is ErrNotFound
 // if the value's deadline has passed.
 func valueOf(dst, rec, key []byte) ([]byte, error) {
+	if v, ok := format.PlainValue(rec, key); ok {
+		return append(dst, v...), nil
+	}
 	r, err := format.Decode(rec)
 	if err == nil && !batchValue(r, key) {
 		err = fmt.Errorf("record is not the value of this key: %w", ErrCorrupt)

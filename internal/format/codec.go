@@ -218,6 +218,42 @@ func KeyIs(rec, key []byte) bool {
 	return int64(n) == int64(len(key)) && len(rec)-HeaderSize >= len(key) && string(rec[HeaderSize:HeaderSize+len(key)]) == string(key)
 }
 
+// ClaimedSize returns the size of the record whose header starts b, as
+// its key and value sizes claim, without checking the header: a caller
+// uses it to know how many bytes to read, and then verifies them with
+// PlainValue or Decode. It is 0 if b is shorter than a header.
+func ClaimedSize(b []byte) int64 {
+	if len(b) < HeaderSize {
+		return 0
+	}
+	return HeaderSize + int64(binary.LittleEndian.Uint32(b[offKeySize:])) + int64(binary.LittleEndian.Uint32(b[offValueSize:]))
+}
+
+// PlainValue returns the value of rec if rec is exactly one whole record
+// setting key to a value without a deadline (FlagValue or FlagBatchValue)
+// whose checksum matches. Otherwise it returns false, and the caller
+// decodes rec with Decode to learn why (or to read its deadline).
+//
+// It is the read path's shortcut: one pass over the record, with no
+// Header or Record built on the way.
+func PlainValue(rec, key []byte) ([]byte, bool) {
+	if len(rec) < HeaderSize || len(key) == 0 {
+		return nil, false
+	}
+	flag := rec[offFlag]
+	ks := int64(binary.LittleEndian.Uint32(rec[offKeySize:]))
+	n := HeaderSize + ks + int64(binary.LittleEndian.Uint32(rec[offValueSize:]))
+	switch {
+	case flag != FlagValue && flag != FlagBatchValue,
+		ks != int64(len(key)),
+		int64(len(rec)) != n,
+		string(rec[HeaderSize:HeaderSize+ks]) != string(key),
+		crc32.ChecksumIEEE(rec[offTimestamp:]) != binary.LittleEndian.Uint32(rec[offCRC:]):
+		return nil, false
+	}
+	return rec[HeaderSize+ks:], true
+}
+
 // Checksum returns the CRC that a record's header must hold, given the
 // record's bytes from the timestamp to the end of the value.
 func Checksum(b []byte) uint32 { return crc32.ChecksumIEEE(b) }

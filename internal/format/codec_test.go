@@ -491,3 +491,44 @@ func TestKeyIs(t *testing.T) {
 		}
 	}
 }
+
+func TestPlainValue(t *testing.T) {
+	key, value := []byte("user:42"), []byte("hello, world")
+	plain := format.Append(nil, 7, format.FlagValue, key, value)
+	flipped := func(b []byte, i int) []byte {
+		c := bytes.Clone(b)
+		c[i] ^= 0x01
+		return c
+	}
+	for _, tt := range []struct {
+		name string
+		rec  []byte
+		key  []byte
+		want []byte // nil: not found
+	}{
+		{"plain value", plain, key, value},
+		{"batch value", format.Append(nil, 7, format.FlagBatchValue, key, value), key, value},
+		{"empty value", format.Append(nil, 7, format.FlagValue, key, nil), key, []byte{}},
+		{"tombstone", format.Append(nil, 7, format.FlagTombstone, key, nil), key, nil},
+		{"value with a deadline", format.AppendWithDeadline(nil, 7, format.FlagValueTTL, key, 99, value), key, nil},
+		{"another key of the same size", plain, []byte("user:43"), nil},
+		{"a longer key", plain, []byte("user:420"), nil},
+		{"empty key", format.Append(nil, 7, format.FlagValue, nil, value), []byte{}, nil},
+		{"trailing bytes", append(bytes.Clone(plain), 0), key, nil},
+		{"cut short", plain[:len(plain)-1], key, nil},
+		{"header only", plain[:format.HeaderSize], key, nil},
+		{"damaged value", flipped(plain, len(plain)-1), key, nil},
+		{"damaged timestamp", flipped(plain, 5), key, nil},
+		{"damaged checksum", flipped(plain, 0), key, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := format.PlainValue(tt.rec, tt.key)
+			if ok != (tt.want != nil) || !bytes.Equal(got, tt.want) {
+				t.Fatalf("PlainValue = %q, %v; want %q, %v", got, ok, tt.want, tt.want != nil)
+			}
+			if n := format.ClaimedSize(tt.rec); len(tt.rec) >= format.HeaderSize && n != format.HeaderSize+int64(binary.LittleEndian.Uint32(tt.rec[12:]))+int64(binary.LittleEndian.Uint32(tt.rec[16:])) {
+				t.Fatalf("ClaimedSize = %d, not what the header says", n)
+			}
+		})
+	}
+}

@@ -58,6 +58,7 @@ func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		rec, err := format.Decode(b)
 		size, ok := independentVerdict(b)
+		checkPlainValue(t, b, size, ok)
 		if !ok {
 			if !errors.Is(err, format.ErrCorrupt) {
 				t.Fatalf("Decode(%x) = %+v, %v, want ErrCorrupt", b, rec.Header, err)
@@ -81,6 +82,43 @@ func FuzzDecode(f *testing.F) {
 				b, rec.Header, rec.Key, rec.Value, want, b[21:21+ks], b[21+ks:size])
 		}
 	})
+}
+
+// checkPlainValue checks PlainValue and ClaimedSize on b against the
+// independent verdict (size, ok) on the record b starts with.
+func checkPlainValue(t *testing.T, b []byte, size int64, ok bool) {
+	if len(b) < 21 {
+		if n := format.ClaimedSize(b); n != 0 {
+			t.Fatalf("ClaimedSize(%x) = %d, want 0", b, n)
+		}
+		if _, got := format.PlainValue(b, []byte("k")); got {
+			t.Fatalf("PlainValue(%x) found a value in less than a header", b)
+		}
+		return
+	}
+	ks := int64(binary.LittleEndian.Uint32(b[12:16]))
+	claimed := 21 + ks + int64(binary.LittleEndian.Uint32(b[16:20]))
+	if n := format.ClaimedSize(b); n != claimed {
+		t.Fatalf("ClaimedSize(%x) = %d, want %d", b, n, claimed)
+	}
+	if int64(len(b)) < 21+ks {
+		return // no key in b to ask for
+	}
+	key := bytes.Clone(b[21 : 21+ks])
+	plain := ok && size == int64(len(b)) && (b[20] == 0 || b[20] == 2)
+	v, got := format.PlainValue(b, key)
+	if got != plain {
+		t.Fatalf("PlainValue(%x, %x) found = %v, want %v", b, key, got, plain)
+	}
+	if got && !bytes.Equal(v, b[21+ks:]) {
+		t.Fatalf("PlainValue(%x, %x) = %x, want %x", b, key, v, b[21+ks:])
+	}
+	if len(key) > 0 {
+		key[len(key)-1] ^= 1
+		if _, got := format.PlainValue(b, key); got {
+			t.Fatalf("PlainValue(%x, %x) found the value of another key", b, key)
+		}
+	}
 }
 
 func FuzzRoundTrip(f *testing.F) {
