@@ -34,8 +34,9 @@ func BenchmarkPut(b *testing.B) {
 	}
 }
 
-func BenchmarkGet(b *testing.B) {
-	const n = 100_000
+// loadForGets opens a DB holding keys 0..n-1 with 100-byte values, and
+// returns it with count keys drawn at random from them.
+func loadForGets(b *testing.B, n, count int) (*DB, [][]byte) {
 	db := mustOpen(b, &Options{MergeRatio: -1})
 	value := make([]byte, 100)
 	for i := range n {
@@ -44,10 +45,16 @@ func BenchmarkGet(b *testing.B) {
 		}
 	}
 	db.Sync()
-	keys := make([][]byte, n)
+	keys := make([][]byte, count)
 	for i := range keys {
 		keys[i] = benchKey(rand.IntN(n))
 	}
+	return db, keys
+}
+
+func BenchmarkGet(b *testing.B) {
+	const n = 100_000
+	db, keys := loadForGets(b, n, n)
 	b.SetBytes(16 + 100)
 	b.ReportAllocs()
 	i := 0
@@ -63,20 +70,9 @@ func BenchmarkGet(b *testing.B) {
 // keys, whose records and key directory stay in the processor's caches,
 // so that no cache miss hides what the code itself costs.
 func BenchmarkGetCached(b *testing.B) {
-	const n = 4000
-	db := mustOpen(b, &Options{MergeRatio: -1})
-	value := make([]byte, 100)
-	for i := range n {
-		if err := db.Put(benchKey(i), value); err != nil {
-			b.Fatal(err)
-		}
-	}
-	db.Sync()
-	keys := make([][]byte, 1<<16)
-	for i := range keys {
-		keys[i] = benchKey(rand.IntN(n))
-	}
-	got := make([]byte, 0, len(value))
+	const valueSize = 100
+	db, keys := loadForGets(b, 4000, 1<<16)
+	got := make([]byte, 0, valueSize)
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
@@ -86,8 +82,8 @@ func BenchmarkGetCached(b *testing.B) {
 		}
 		i++
 	}
-	if len(got) != len(value) {
-		b.Fatalf("got %d bytes, want %d", len(got), len(value))
+	if len(got) != valueSize {
+		b.Fatalf("got %d bytes, want %d", len(got), valueSize)
 	}
 }
 
