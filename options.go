@@ -82,9 +82,7 @@ type Options struct {
 	// BatchSize is the number of buffered bytes past which writes are
 	// flushed from the process to the operating system. Until then a write
 	// lives only in the process: a crash of the process loses it. The
-	// flush stops at the file's last 4 KiB page boundary when less than
-	// BatchSize bytes lie past it (whole pages are cheaper to write); those
-	// stay buffered. The default is DefaultBatchSize (4096).
+	// default is DefaultBatchSize (4096).
 	BatchSize int
 
 	// SyncMode says when writes are fsynced: see SyncModeInterval,

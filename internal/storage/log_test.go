@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"slices"
 	"sync"
 	"testing"
 
@@ -112,52 +111,6 @@ func TestLogFlushAtBatchSize(t *testing.T) {
 				if got := int64(len(readFile(t, path))); got != want {
 					t.Errorf("after Append #%d: file holds %d bytes, want %d", i, got, want)
 				}
-			}
-		})
-	}
-}
-
-// TestLogFlushEndsOnPageBoundary checks that a batch size of a page or
-// more writes whole pages, keeping the part of a page after the last
-// boundary (less than the batch size) in the buffer, and that a record a
-// write cut in two reads back whole.
-func TestLogFlushEndsOnPageBoundary(t *testing.T) {
-	for _, batch := range []int{4096, 6000, 8192} {
-		t.Run(fmt.Sprintf("batch=%d", batch), func(t *testing.T) {
-			path := newLogPath(t)
-			l := mustOpenLog(t, vfs.Default, path, batch)
-			recs := genRecords(600, 3)
-			data, offs := build(recs)
-			cut := 0
-			for i, r := range recs {
-				before := l.Flushed()
-				if _, _, err := l.Append(r.ts, r.flag, r.key, r.value); err != nil {
-					t.Fatalf("Append #%d = %v", i, err)
-				}
-				flushed := l.Flushed()
-				if buffered := l.Size() - flushed; buffered >= int64(batch) {
-					t.Fatalf("after Append #%d: %d bytes buffered, want less than the batch size %d", i, buffered, batch)
-				}
-				if flushed != before && flushed%4096 != 0 {
-					t.Fatalf("after Append #%d: flushed to %d, not a page boundary", i, flushed)
-				}
-				if _, found := slices.BinarySearch(offs, flushed); !found {
-					cut++ // flushed lies inside a record
-				}
-				for j := max(0, i-2); j <= i; j++ { // the last records, wherever they are
-					if got := readAt(t, l, offs[j], int(offs[j+1]-offs[j])); !bytes.Equal(got, data[offs[j]:offs[j+1]]) {
-						t.Fatalf("after Append #%d: ReadAt(record #%d at %d) = %x, want %x", i, j, offs[j], got, data[offs[j]:offs[j+1]])
-					}
-				}
-			}
-			if cut == 0 {
-				t.Fatal("no write cut a record at a page boundary: the test tests nothing")
-			}
-			if err := l.Flush(); err != nil {
-				t.Fatalf("Flush = %v", err)
-			}
-			if got := readFile(t, path); !bytes.Equal(got, data) {
-				t.Fatalf("file after Flush = %d bytes, want the %d appended", len(got), len(data))
 			}
 		})
 	}
