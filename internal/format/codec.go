@@ -251,7 +251,7 @@ func PlainValue(rec, key []byte) ([]byte, bool) {
 		crc32.ChecksumIEEE(rec[offTimestamp:]) != binary.LittleEndian.Uint32(rec[offCRC:]):
 		return nil, false
 	}
-	return rec[HeaderSize+ks:], true
+	return rec[HeaderSize+ks : n : n], true
 }
 
 // Checksum returns the CRC that a record's header must hold, given the
