@@ -512,7 +512,7 @@ func (sh *shard) grow(n int) {
 	}
 	old := sh.slots
 	size := slotsFor(n)
-	sh.slots = make([]uint64, 2*size)
+	sh.slots = newSlots(size)
 	sh.used = 0
 	for j := 0; j < len(old); j += 2 {
 		s := old[j]
@@ -532,7 +532,7 @@ func (sh *shard) grow(n int) {
 // arena, dropping dead slots and the arena bytes of deleted keys.
 func (sh *shard) rebuild(n int) {
 	old := *sh
-	*sh = shard{slots: make([]uint64, 2*n)}
+	*sh = shard{slots: newSlots(n)}
 	sh.arena.reserve(old.arena.n - old.garbage + sizeLen)
 	for j := 0; j < len(old.slots); j += 2 {
 		s := old.slots[j]
@@ -553,6 +553,26 @@ func (sh *shard) rebuild(n int) {
 		sh.live++
 	}
 }
+
+// newSlots returns a zeroed table of n slots. It writes to each of its
+// pages before anything reads them: memory fresh from the kernel that is
+// read first is mapped to the shared zero page, and the first write after
+// that takes a second page fault and a TLB shootdown, an interrupt to
+// every core the process runs on (grow and rebuild probe the new table
+// before they write to it). Measured with bench's put worker: 1M puts
+// took 27.7k page faults instead of 40.5k; 500k puts went from 1.29M to
+// 1.49M/s with 1 writer and from 1.18M to 1.31M/s with 4 (medians of 4
+// alternated pairs, every pair won).
+func newSlots(n int) []uint64 {
+	slots := make([]uint64, 2*n)
+	for i := 0; i < len(slots); i += pageWords {
+		slots[i] = 0
+	}
+	return slots
+}
+
+// pageWords is the number of slot words in a 4 KiB page.
+const pageWords = 4096 / 8
 
 // slotsFor returns a table size that holds n keys at a load of 1/2.
 // Tables grow at a load of 3/4, so they run at 1/2 to 3/4. With 16-byte
