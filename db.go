@@ -80,6 +80,14 @@ func Open(dir string, opts *Options) (*DB, error) {
 		return nil, fmt.Errorf("aetherkv: open %s: %w", dir, err)
 	}
 	db.synced.Store(db.mu.log.Size())
+	// Back the key directory's tables with huge pages, beside the first
+	// reads and writes (Keydir.CollapseTables: ~13 ms for 500k keys).
+	keys := db.mu.keys
+	db.wg.Add(1)
+	go func() {
+		defer db.wg.Done()
+		keys.CollapseTables(db.closed.Load)
+	}()
 	db.mu.batchSeq = uint64(time.Now().UnixNano()) // batch numbers only tell batches apart in a dump
 	if o.SyncMode != SyncModeAlways {
 		// Every SyncInterval, and whenever writers leave more than

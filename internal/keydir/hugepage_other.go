@@ -1,0 +1,7 @@
+//go:build !linux
+
+package keydir
+
+// CollapseTables does nothing here: only Linux has MADV_COLLAPSE. See the
+// Linux version.
+func (k *Keydir) CollapseTables(stop func() bool) int { return 0 }
