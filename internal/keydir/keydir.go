@@ -565,10 +565,15 @@ func (sh *shard) rebuild(n int) {
 // alternated pairs, every pair won).
 func newSlots(n int) []uint64 {
 	slots := make([]uint64, 2*n)
-	for i := 0; i < len(slots); i += pageWords {
-		slots[i] = 0
-	}
+	touchPages(slots)
 	return slots
+}
+
+// touchPages writes a zero to the first word of each 4 KiB page of s.
+func touchPages(s []uint64) {
+	for i := 0; i < len(s); i += pageWords {
+		s[i] = 0
+	}
 }
 
 // pageWords is the number of slot words in a 4 KiB page.
