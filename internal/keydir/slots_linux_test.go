@@ -40,8 +40,8 @@ func freshTable(t *testing.T, n int) []uint64 {
 // has run (as newSlots does) than a table written first: fresh memory
 // that is read first maps the zero page, and the first write takes a
 // second fault (and a TLB shootdown). Both tables are fresh mappings of
-// 64 MiB; the race detector's shadow memory faults alike for both, which
-// brings the counts closer (.ci/run also runs this without it).
+// 64 MiB, outside the Go heap (whose memory may be reused, and whose
+// accesses fault in the race detector's shadow memory too).
 func TestNewSlotsFaultOncePerPage(t *testing.T) {
 	const n = 4 << 20 // slots: 64 MiB
 	written := freshTable(t, n)
