@@ -62,6 +62,10 @@ type DB struct {
 // checkpoint; Get reports damage done since, record by record). A
 // record torn by a crash at the very end of the log is cut off (its bytes
 // are kept beside the log, in a file ending in .torn) and logged.
+//
+// On Linux, once the keys are loaded, a background goroutine asks the
+// kernel to back a large key directory's tables with transparent huge
+// pages (see the README's Architecture), unless they are set to never.
 func Open(dir string, opts *Options) (*DB, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
