@@ -235,7 +235,7 @@ func TestBatchSizeFlush(t *testing.T) {
 // returns, so a crash of the process (a copy of the directory, taken
 // while the store is open, is what kill -9 leaves) cannot take it. A
 // flush that stopped at a page boundary inside the record would lose it
-// whole (tried, and reverted, in session 6).
+// whole.
 func TestFlushedPutSurvivesProcessCrash(t *testing.T) {
 	db := mustOpen(t, &Options{BatchSize: 4096, SyncInterval: time.Hour})
 	value := bytes.Repeat([]byte("v"), 1<<20)

@@ -242,13 +242,13 @@ func PlainValue(rec, key []byte) ([]byte, bool) {
 	}
 	flag := rec[offFlag]
 	ks := int64(binary.LittleEndian.Uint32(rec[offKeySize:]))
-	n := HeaderSize + ks + int64(binary.LittleEndian.Uint32(rec[offValueSize:]))
+	n := ClaimedSize(rec)
 	switch {
 	case flag != FlagValue && flag != FlagBatchValue,
 		ks != int64(len(key)),
 		int64(len(rec)) != n,
 		string(rec[HeaderSize:HeaderSize+ks]) != string(key),
-		crc32.ChecksumIEEE(rec[offTimestamp:]) != binary.LittleEndian.Uint32(rec[offCRC:]):
+		Checksum(rec[offTimestamp:]) != binary.LittleEndian.Uint32(rec[offCRC:]):
 		return nil, false
 	}
 	return rec[HeaderSize+ks : n : n], true

@@ -65,10 +65,9 @@ const (
 // CompareAndSwap, Apply, Grow, Hold, WriteTo), while any number of others
 // call Lookup: a change holds its shard's lock, and Lookup holds it while
 // fn runs, so that fn may use what the location points at until it
-// returns (see Barrier). The lock
-// is a plain mutex, not a read-write one: lookups of one shard take
-// turns, but with 256 shards two rarely meet, and a change costs two
-// atomic operations instead of four (4 writers: 1.69M -> 1.76M puts/s,
+// returns (see Barrier). The lock is a plain mutex, not a read-write
+// one: lookups of one shard take turns, but with 256 shards two rarely
+// meet, and a change costs two atomic operations instead of four (4 writers: 1.69M -> 1.76M puts/s,
 // 2 readers 3.75M -> 3.87M gets/s, medians of 5-6 alternated runs).
 // Every other method reads without locks: it must not run beside a
 // change (the DB calls them under its own lock).
