@@ -26,10 +26,17 @@ fail() {
 }
 
 taken=" "
+# Ports are drawn below the kernel's range for outgoing connections: a
+# port drawn inside it was once taken by a node's outgoing raft
+# connection before the node meant to listen on it started ("bind:
+# address already in use").
+ephemeral=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+low=10000 span=$((ephemeral - 10000))
+[ "$span" -ge 1000 ] || { low=20000 span=30000; } # an odd range: draw as before
 free_port() { # a port nothing listens on, not handed out before
   local p
   while :; do
-    p=$((20000 + RANDOM % 30000))
+    p=$((low + RANDOM % span))
     [[ $taken == *" $p "* ]] && continue
     (echo >"/dev/tcp/127.0.0.1/$p") 2>/dev/null && continue
     taken+="$p "
