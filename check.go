@@ -60,7 +60,7 @@ type FileCheck struct {
 type Damage struct {
 	Offset, Length int64
 	Reason         error
-	Torn           bool // at the end of the active file with nothing valid after: a write torn by a crash
+	Torn           bool // at the end of the active file, a write torn by a crash (storage.TornLast): Open cuts it
 }
 
 // Check reads every data and hint file in dir and verifies every record,
@@ -227,6 +227,22 @@ func (c *checker) eachValidRecord(f vfs.File, path string, size int64, active bo
 			}
 		}
 		interrupted(bad)
+		var re *storage.RecordError
+		reason := s.Err()
+		if errors.As(reason, &re) {
+			reason = re.Err
+		}
+		if active { // a write torn by a crash, as Open sees it: what is left is the torn record's
+			torn, err := storage.TornLast(f, bad, size, MaxKeySizeLimit)
+			if err != nil {
+				return err
+			}
+			if torn {
+				fc.Damage = append(fc.Damage, Damage{Offset: bad, Length: size - bad, Reason: reason, Torn: true})
+				c.report(size - bad)
+				return nil
+			}
+		}
 		next, err := storage.NextValid(f, bad, size, MaxKeySizeLimit)
 		if err != nil {
 			return err
@@ -235,12 +251,7 @@ func (c *checker) eachValidRecord(f vfs.File, path string, size int64, active bo
 		if next < 0 {
 			end = size
 		}
-		var re *storage.RecordError
-		reason := s.Err()
-		if errors.As(reason, &re) {
-			reason = re.Err
-		}
-		fc.Damage = append(fc.Damage, Damage{Offset: bad, Length: end - bad, Reason: reason, Torn: active && next < 0})
+		fc.Damage = append(fc.Damage, Damage{Offset: bad, Length: end - bad, Reason: reason})
 		c.report(end - bad)
 		from = end
 	}

@@ -294,11 +294,11 @@ func (db *DB) scanFile(l *loader, f vfs.File, id uint32, path string, size int64
 		} else if lost {
 			return db.cutTornTail(f, path, bad, size, fmt.Errorf("%w, and zeros to the end of its sector: a power cut lost that sector's last writes, and what follows was never synced", scanErr))
 		}
-		next, err := storage.NextValid(f, s.Offset(), size, MaxKeySizeLimit)
+		torn, err := storage.TornLast(f, s.Offset(), size, MaxKeySizeLimit)
 		if err != nil {
 			return fmt.Errorf("scan %s after offset %d: %w", path, s.Offset(), err)
 		}
-		if next < 0 {
+		if torn {
 			return db.cutTornTail(f, path, bad, size, scanErr)
 		}
 	}
