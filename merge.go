@@ -3,6 +3,7 @@ package aetherkv
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -140,7 +141,13 @@ func (db *DB) planMerge() (*merger, error) {
 		return nil, nil
 	}
 	active := db.mu.log.ID()
-	reserve := uint32(len(db.mu.segs)) + 1 // outputs never outnumber inputs
+	// Outputs are filled up to MaxFileSize, so any two in a row hold more
+	// than MaxFileSize: 2*total/MaxFileSize+1 of them at most, and never
+	// more than one per record. The inputs may hold more per file than
+	// that (a batch larger than MaxFileSize, or a MaxFileSize lowered
+	// since they were written).
+	outputs := min(2*total/db.opts.MaxFileSize, total/format.HeaderSize) + 1
+	reserve := uint32(min(int64(len(db.mu.segs))+outputs, math.MaxUint32/4)) + 1
 	if err := db.rotateLocked(active + reserve + 1); err != nil {
 		return nil, err
 	}

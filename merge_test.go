@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -306,4 +307,46 @@ func TestDeletedStaysDeleted(t *testing.T) {
 		db.Merge()
 		db.Close()
 	}
+}
+
+// TestMergeMoreOutputsThanInputs merges files that hold more than
+// MaxFileSize each: written with a larger MaxFileSize, or a batch larger
+// than MaxFileSize (written whole into one file). The merge makes more
+// files than it reads; it failed when it reserved ids for only as many,
+// and left its outputs behind at each try.
+func TestMergeMoreOutputsThanInputs(t *testing.T) {
+	val := strings.Repeat("v", 100)
+	check := func(t *testing.T, db *DB) {
+		t.Helper()
+		if err := db.Merge(); err != nil {
+			t.Fatalf("Merge = %v", err)
+		}
+		for i := range 100 {
+			wantValue(t, db, fmt.Sprintf("key%03d", i), val)
+		}
+	}
+	t.Run("MaxFileSize lowered", func(t *testing.T) {
+		dir := t.TempDir()
+		db := mustOpenDir(t, dir, nil)
+		for i := range 100 {
+			mustPut(t, db, fmt.Sprintf("key%03d", i), val)
+		}
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+		db = mustOpenDir(t, dir, &Options{MaxFileSize: 4096})
+		defer db.Close()
+		check(t, db)
+	})
+	t.Run("batch larger than a file", func(t *testing.T) {
+		db := mustOpen(t, &Options{MaxFileSize: 4096})
+		b := db.NewBatch()
+		for i := range 100 {
+			b.Put([]byte(fmt.Sprintf("key%03d", i)), []byte(val))
+		}
+		if err := db.Write(b); err != nil {
+			t.Fatal(err)
+		}
+		check(t, db)
+	})
 }
