@@ -25,11 +25,15 @@ type BackupStats struct {
 // and opens as a store of its own. Closed data files and their hint files
 // are hard-linked when dir is on the same file system (they never change),
 // else copied; the active file is copied up to the end of what was written
-// when Backup began. A merge waits for a backup to end, and the other way
-// round.
+// when Backup began. A backup waits for a running merge to end; a merge
+// started during a backup returns ErrMergeRunning (the automatic merge
+// tries again later).
 func (db *DB) Backup(dir string) (BackupStats, error) {
 	var st BackupStats
 	fs := db.opts.fs
+	if db.closed.Load() { // checked again under the lock by planBackup
+		return st, ErrClosed
+	}
 	if err := emptyDir(fs, dir); err != nil {
 		return st, fmt.Errorf("aetherkv: backup: %w", err)
 	}

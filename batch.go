@@ -96,6 +96,9 @@ func (b *Batch) keys() iter.Seq[[]byte] {
 // first; if one is refused, nothing is written.
 func (db *DB) Write(b *Batch) error {
 	if len(b.ops) == 0 {
+		if db.closed.Load() {
+			return ErrClosed
+		}
 		return nil
 	}
 	err := b.each(func(i int, key, value []byte, op batchOp) error {

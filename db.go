@@ -47,6 +47,7 @@ type DB struct {
 	maint   sync.Mutex  // held by a merge or a backup: they must not run at once
 
 	stop chan struct{}  // closed by Close to stop the background loops
+	shut chan struct{}  // closed by Close once the log is flushed, fsynced and closed
 	kick chan struct{}  // asks the sync loop to sync now: many bytes are unsynced
 	wg   sync.WaitGroup // the background loops and merges
 }
@@ -78,7 +79,7 @@ func Open(dir string, opts *Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("aetherkv: open: %w", err)
 	}
-	db := &DB{dir: dir, opts: o, lock: lock, clock: newClock(), stop: make(chan struct{}), kick: make(chan struct{}, 1)}
+	db := &DB{dir: dir, opts: o, lock: lock, clock: newClock(), stop: make(chan struct{}), shut: make(chan struct{}), kick: make(chan struct{}, 1)}
 	if err := db.load(); err != nil {
 		lock.Close()
 		return nil, fmt.Errorf("aetherkv: open %s: %w", dir, err)
@@ -415,6 +416,7 @@ func (db *DB) Close() error {
 			db.closeCheckpointLocked()
 		}
 	})
+	close(db.shut) // writers waiting in syncTo learn whether Close made them durable
 	if lerr := db.lock.Close(); lerr != nil && err == nil {
 		err = lerr
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -135,6 +136,7 @@ func TestValidate(t *testing.T) {
 		{"negative interval", Options{SyncInterval: -1}, "SyncInterval"},
 		{"key limit", Options{MaxKeySize: MaxKeySizeLimit + 1}, "MaxKeySize"},
 		{"value limit", Options{MaxValueSize: -5}, "MaxValueSize"},
+		{"batch limit", Options{BatchSize: math.MaxInt}, "BatchSize"}, // it panicked making the buffer
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -162,9 +164,61 @@ func TestClosed(t *testing.T) {
 		"Sync":   db.Sync(),
 		"Close":  db.Close(),
 	}
+	dest := filepath.Join(t.TempDir(), "backup")
+	checks["Scan past the last shard"] = func() error { _, _, err := db.Scan(1<<20, 10, nil); return err }()
+	checks["Write of an empty batch"] = db.Write(db.NewBatch())
+	checks["Backup"] = func() error { _, err := db.Backup(dest); return err }()
 	for name, err := range checks {
 		if !errors.Is(err, ErrClosed) {
 			t.Errorf("%s after Close = %v, want ErrClosed", name, err)
+		}
+	}
+	if _, err := os.Stat(dest); err == nil {
+		t.Errorf("Backup after Close created %s", dest)
+	}
+}
+
+// TestClosedMeansNotWritten: in SyncModeAlways, a Put that Close
+// interrupts while it waits for its fsync returned ErrClosed, yet Close
+// flushed and fsynced its record, so the "refused" write was in the store
+// after reopen. Close now tells such writers their write is durable.
+func TestClosedMeansNotWritten(t *testing.T) {
+	dir := t.TempDir()
+	o := &Options{SyncMode: SyncModeAlways}
+	var refused []string
+	for round := range 10 {
+		db := mustOpenDir(t, dir, o)
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for w := range 8 {
+			wg.Go(func() {
+				for i := 0; ; i++ {
+					k := fmt.Sprintf("r%d-w%d-%d", round, w, i)
+					err := db.Put([]byte(k), []byte("v"))
+					if errors.Is(err, ErrClosed) {
+						mu.Lock()
+						refused = append(refused, k)
+						mu.Unlock()
+						return
+					}
+					if err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			})
+		}
+		time.Sleep(20 * time.Millisecond)
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+		wg.Wait()
+	}
+	db := mustOpenDir(t, dir, o)
+	defer db.Close()
+	for _, k := range refused {
+		if v, err := db.Get([]byte(k)); err == nil {
+			t.Errorf("Put(%s) returned ErrClosed, but the store holds it (%q)", k, v)
 		}
 	}
 }

@@ -32,6 +32,8 @@ const (
 
 // Hard limits of the on-disk format and of this implementation.
 const (
+	// MaxBatchSizeLimit is the largest BatchSize that Validate accepts.
+	MaxBatchSizeLimit = 1 << 30
 	// MaxKeySizeLimit is the largest MaxKeySize that Validate accepts.
 	MaxKeySizeLimit = 16 << 20
 	// MaxValueSizeLimit is the largest MaxValueSize that Validate accepts.
@@ -167,8 +169,8 @@ func DefaultOptions() *Options {
 // valid: they stand for their defaults.
 func (o *Options) Validate() error {
 	switch {
-	case o.BatchSize < 0:
-		return fmt.Errorf("aetherkv: BatchSize %d is negative; want a positive number of bytes", o.BatchSize)
+	case o.BatchSize < 0 || o.BatchSize > MaxBatchSizeLimit:
+		return fmt.Errorf("aetherkv: BatchSize %d out of range; want 1 to %d bytes", o.BatchSize, MaxBatchSizeLimit)
 	case o.SyncMode > SyncModeNever:
 		return fmt.Errorf("aetherkv: SyncMode %d unknown; want SyncModeInterval, SyncModeAlways or SyncModeNever", o.SyncMode)
 	case o.SyncInterval < 0:

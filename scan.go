@@ -17,13 +17,13 @@ import (
 // a key written or deleted in between may or may not be. The cursor is
 // valid only for this DB while it stays open. The order is unspecified.
 func (db *DB) Scan(cursor uint64, count int, match func(key []byte) bool) (keys [][]byte, next uint64, err error) {
-	if cursor >= keydir.Shards {
-		return nil, 0, nil
-	}
 	db.mu.RLock()
 	defer db.mu.RUnlock()
 	if db.closed.Load() {
 		return nil, 0, ErrClosed
+	}
+	if cursor >= keydir.Shards {
+		return nil, 0, nil
 	}
 	// A cursor is a shard number: each call returns whole shards, under
 	// one read lock each, so no key can be missed or repeated.
