@@ -75,6 +75,9 @@ func parseExpire(arg []byte, unit int, cmd string, positive bool) (time.Time, st
 		}
 		d = now.Add(time.Duration(n) * time.Millisecond)
 	case absSeconds:
+		if n > math.MaxInt64/1000 { // as Redis; time.Unix would overflow into the past
+			return time.Time{}, invalid
+		}
 		d = time.Unix(n, 0)
 	case absMillis:
 		d = time.UnixMilli(n)
@@ -211,7 +214,7 @@ func (s *Server) ttl(c *conn, name string, args [][]byte) {
 	case name == "pttl":
 		c.out.int(max(0, time.Until(deadline).Milliseconds()))
 	case name == "expiretime":
-		c.out.int(deadline.Unix())
+		c.out.int((deadline.UnixMilli() + 500) / 1000) // rounded, as Redis does
 	default: // pexpiretime
 		c.out.int(deadline.UnixMilli())
 	}

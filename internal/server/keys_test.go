@@ -67,6 +67,9 @@ func TestKeyCommands(t *testing.T) {
 			s("EXPIRETIME k", ":4102444800\r\n"),
 			s("PEXPIREAT k 4102444800500", ":1\r\n"),
 			s("PEXPIRETIME k", ":4102444800500\r\n"),
+			s("EXPIRETIME k", ":4102444801\r\n"), // rounded, as Redis 7.0 does
+			s("PEXPIREAT k 4102444800499", ":1\r\n"),
+			s("EXPIRETIME k", ":4102444800\r\n"),
 			s("GET k", "$1\r\nv\r\n"),
 			s("PERSIST k", ":1\r\n"),
 			s("PERSIST k", ":0\r\n"),
@@ -86,6 +89,12 @@ func TestKeyCommands(t *testing.T) {
 			s("EXPIRE k 10 FOO", "-ERR Unsupported option FOO\r\n"),
 			s("EXPIRE k 9223372036854775807", "-ERR invalid expire time in 'expire' command\r\n"),
 			s("PEXPIREAT k 9223372036854775807", "-ERR invalid expire time in 'pexpireat' command\r\n"),
+			// Seconds past MaxInt64/1000 overflowed time.Unix into the past:
+			// the key was deleted and the command answered 1.
+			s("SET k v", ok),
+			s("EXPIREAT k 9223372036854775807", "-ERR invalid expire time in 'expireat' command\r\n"),
+			s("SET k v EXAT 9223372036854775807", "-ERR invalid expire time in 'set' command\r\n"),
+			s("EXISTS k", ":1\r\n"),
 			s("EXPIRE k", "-ERR wrong number of arguments for 'expire' command\r\n"),
 			s("TTL", "-ERR wrong number of arguments for 'ttl' command\r\n"),
 		},

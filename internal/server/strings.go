@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"strconv"
 	"time"
@@ -201,7 +202,11 @@ func (s *Server) getdel(c *conn, args [][]byte) {
 // gives them: the keys' stripes are held while they are read, so no write
 // lands between two of the reads. The values are read into memory first,
 // as Redis builds the whole reply first; a key whose value cannot be read
-// gets an error in its place in the array.
+// gets an error in its place in the array. The values may take no more
+// memory than a request may (Config's request limit): a few bytes naming
+// a large value many times must not make the server allocate without
+// bound. Past it, the command fails and the client is told to ask for
+// fewer keys.
 func (s *Server) mget(c *conn, args [][]byte) {
 	keys := args[1:]
 	type result struct {
@@ -211,6 +216,7 @@ func (s *Server) mget(c *conn, args [][]byte) {
 	}
 	results := make([]result, len(keys))
 	var arena []byte
+	limit := s.cfg.maxRequest()
 	func() {
 		defer s.keys.lockAll(keys)()
 		for i, key := range keys {
@@ -223,8 +229,15 @@ func (s *Server) mget(c *conn, args [][]byte) {
 			case !errors.Is(err, aetherkv.ErrNotFound):
 				results[i].err = err
 			}
+			if int64(len(arena)) > limit {
+				return
+			}
 		}
 	}()
+	if int64(len(arena)) > limit {
+		c.out.error(fmt.Sprintf("ERR MGET reply would pass %d bytes of values; ask for fewer keys at a time", limit))
+		return
+	}
 	c.out.array(len(keys))
 	for _, r := range results {
 		switch {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -174,4 +175,30 @@ func TestStringLimits(t *testing.T) {
 			sa(":0\r\n", "DEL", ""),
 		},
 	})
+}
+
+// TestMGETReplyLimit: the values one MGET reads into memory before it
+// replies may take no more than a request may. Naming one large value many
+// times in a small request made the server allocate without bound.
+func TestMGETReplyLimit(t *testing.T) {
+	const valueSize = 4 << 20
+	ts := startServer(t, Config{MaxValueSize: valueSize})
+	rc := ts.raw(t)
+	value := strings.Repeat("v", valueSize)
+	if got := rc.do("SET", "big", value); got != ok {
+		t.Fatalf("SET = %q", got)
+	}
+	limit := ts.srv.cfg.maxRequest()
+	args := []string{"MGET"}
+	for range limit/valueSize + 1 {
+		args = append(args, "big")
+	}
+	want := fmt.Sprintf("-ERR MGET reply would pass %d bytes of values; ask for fewer keys at a time\r\n", limit)
+	if got := rc.do(args...); got != want {
+		t.Fatalf("MGET of %d x %d bytes = %.80q, want %q", len(args)-1, valueSize, got, want)
+	}
+	bulk := fmt.Sprintf("$%d\r\n%s\r\n", valueSize, value)
+	if got := rc.do("MGET", "big", "none", "big"); got != "*3\r\n"+bulk+null+bulk {
+		t.Fatalf("MGET under the limit = %.80q", got)
+	}
 }
