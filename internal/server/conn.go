@@ -27,6 +27,7 @@ type conn struct {
 	created time.Time
 	rd      *reader
 	out     writer
+	snd     *sender // where out sends the replies
 
 	authed    bool           // AUTH succeeded, or no password is set
 	name      string         // CLIENT SETNAME
@@ -54,7 +55,8 @@ func newConn(s *Server, nc net.Conn) *conn {
 		authed:  s.cfg.Password == "",
 	}
 	c.lastAt = monoNow()
-	c.out.w = connWriter{c}
+	c.snd = newSender(c, s.replyLimit.Load())
+	c.out.w = c.snd
 	c.out.stats = s.stats
 	if s.cfg.SyncWrites {
 		c.out.beforeFlush = c.syncWrites
@@ -92,6 +94,7 @@ func (c *conn) serve() {
 		if r := recover(); r != nil {
 			s.log.Error("connection closed after a panic", "client", c.id, "remote", c.addr, "panic", r, "stack", string(debug.Stack()))
 		}
+		c.snd.close() // the replies queued go out first
 		c.nc.Close()
 		s.mu.Lock()
 		delete(s.mu.conns, c)
@@ -179,7 +182,8 @@ func (r connReader) Read(p []byte) (int, error) {
 }
 
 // connWriter writes replies to the connection, a writeChunk at a time,
-// each within Config.RequestTimeout.
+// each within Config.RequestTimeout, waiting for the client to take them
+// (the sender's goroutine uses it).
 type connWriter struct{ c *conn }
 
 func (w connWriter) Write(p []byte) (int, error) {

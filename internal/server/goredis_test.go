@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -407,4 +408,35 @@ func TestDelAtomic(t *testing.T) {
 		}
 	}
 	wg.Wait()
+}
+
+// TestLargeClientPipeline: go-redis, like redis-py and most client
+// libraries, writes a whole pipeline before it reads a reply. A server
+// that stopped reading requests while its replies waited to be taken
+// never finished such a pipeline once the requests and the replies both
+// passed what the sockets buffer: the client blocked writing, the server
+// blocked writing, and the client's write timeout failed the pipeline.
+// Redis finishes it; so must the server (its sender queues the replies).
+func TestLargeClientPipeline(t *testing.T) {
+	ts := startServer(t, Config{RequestTimeout: 10 * time.Second})
+	rdb := ts.client(t, &redis.Options{MaxRetries: -1})
+	ctx := context.Background()
+	value := strings.Repeat("v", 100)
+	if err := rdb.Set(ctx, "k", value, 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	const n = 400_000 // ~9 MiB of requests, ~42 MiB of replies
+	pipe := rdb.Pipeline()
+	for range n {
+		pipe.Get(ctx, "k")
+	}
+	cmds, err := pipe.Exec(ctx)
+	if err != nil {
+		t.Fatalf("pipeline of %d GETs: %v (%d replies)", n, err, len(cmds))
+	}
+	for i, c := range cmds {
+		if got := c.(*redis.StringCmd).Val(); got != value {
+			t.Fatalf("reply %d = %q, want the value", i, got)
+		}
+	}
 }

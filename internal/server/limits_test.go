@@ -233,10 +233,12 @@ func TestTimeouts(t *testing.T) {
 }
 
 // TestSlowReader pipelines GETs of a large value without reading the
-// replies: the server must disconnect it once a reply is left unread for
-// RequestTimeout, holding little memory meanwhile.
+// replies: the server queues replies up to its limit (8 MiB here), then
+// must disconnect the client once a reply is left unread for
+// RequestTimeout, holding no more than the limit meanwhile.
 func TestSlowReader(t *testing.T) {
 	ts := startServer(t, Config{RequestTimeout: 500 * time.Millisecond})
+	ts.srv.replyLimit.Store(8 << 20)
 	value := strings.Repeat("v", 1<<20)
 	setter := ts.raw(t)
 	if got := setter.do("SET", "big", value); got != ok {
@@ -253,8 +255,8 @@ func TestSlowReader(t *testing.T) {
 		rc.nc.Write(req)
 	}()
 	time.Sleep(200 * time.Millisecond)
-	if grown := heapInUse() - before; grown > 16<<20 {
-		t.Errorf("heap grew by %d MiB for a client that does not read, want under 16 MiB", grown>>20)
+	if grown := heapInUse() - before; grown > 24<<20 {
+		t.Errorf("heap grew by %d MiB for a client that does not read, want under 24 MiB (8 MiB of queued replies, and what is being read and sent)", grown>>20)
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for ts.srv.clients.Load() > 0 && time.Now().Before(deadline) {
@@ -306,4 +308,31 @@ func TestManyConnectionsOneBad(t *testing.T) {
 		}
 	}
 	wg.Wait()
+}
+
+// TestQueuedRepliesThenIdle: replies the client did not take at once go
+// out from the sender's goroutine, each chunk with a write deadline. Once
+// they are taken, a later reply written straight to the socket must not
+// meet that old deadline: the client, idle for longer than RequestTimeout
+// in between, keeps its connection.
+func TestQueuedRepliesThenIdle(t *testing.T) {
+	ts := startServer(t, Config{RequestTimeout: 300 * time.Millisecond})
+	rc := ts.raw(t)
+	value := strings.Repeat("v", 1<<20)
+	if got := rc.do("SET", "big", value); got != ok {
+		t.Fatal(got)
+	}
+	const n = 32 // 32 MiB of replies: more than the sockets buffer
+	rc.send(bytes.Repeat(encode("GET", "big"), n))
+	time.Sleep(100 * time.Millisecond) // the replies queue
+	for i := range n {
+		got, err := rc.read()
+		if err != nil || len(got) != len(value)+len("$1048576\r\n\r\n") {
+			t.Fatalf("reply %d: %d bytes, %v", i, len(got), err)
+		}
+	}
+	time.Sleep(600 * time.Millisecond) // idle past RequestTimeout
+	if got := rc.do("PING"); got != "+PONG\r\n" {
+		t.Fatalf("PING after the queued replies = %q", got)
+	}
 }

@@ -139,6 +139,10 @@ type Server struct {
 	metrics *metrics // nil when Config.MetricsAddr is empty
 	started time.Time
 	runID   string
+	// replyLimit is the most bytes of replies a connection queues for a
+	// client that has not taken them (see sender): as many as one request
+	// may hold. Atomic so that tests can lower it on a running server.
+	replyLimit atomic.Int64
 
 	mu struct {
 		sync.Mutex // Guards the fields below.
@@ -182,6 +186,7 @@ func newServer(db store, cfg Config) (*Server, error) {
 		runID:   hex.EncodeToString(id[:]),
 		stop:    make(chan struct{}),
 	}
+	s.replyLimit.Store(s.cfg.maxRequest())
 	s.mu.conns = make(map[*conn]struct{})
 	s.fwd.password = cfg.Password
 	if cfg.Cluster != nil {
