@@ -154,7 +154,8 @@ func (c *conn) readFailed(err error) {
 // bytes it sends the replies buffered so far, so that a pipeline is
 // answered with as few writes as the requests arrived in, and it sets the
 // read deadline: the request's own while one is arriving, else the idle
-// timeout.
+// timeout, which counts from when the client took its last queued reply:
+// a client still taking its replies is not idle.
 type connReader struct{ c *conn }
 
 func (r connReader) Read(p []byte) (int, error) {
@@ -163,22 +164,32 @@ func (r connReader) Read(p []byte) (int, error) {
 	if err := c.out.flush(); err != nil {
 		return 0, err
 	}
-	var deadline time.Time
-	switch {
-	case c.rd.clock.reading:
-		deadline = c.rd.clock.readDeadline(time.Now)
-	case c.srv.cfg.IdleTimeout > 0 && !c.forwarded: // followers keep their forwarding connections
-		deadline = time.Now().Add(c.srv.cfg.IdleTimeout)
+	for {
+		var deadline time.Time
+		idle := false
+		switch {
+		case c.rd.clock.reading:
+			deadline = c.rd.clock.readDeadline(time.Now)
+		case c.srv.cfg.IdleTimeout > 0 && !c.forwarded: // followers keep their forwarding connections
+			deadline = time.Now().Add(c.srv.cfg.IdleTimeout)
+			idle = true
+		}
+		c.nc.SetReadDeadline(deadline)
+		// Shutdown sets draining and then a past deadline: checking after
+		// setting ours means one of the two ends this read.
+		if c.srv.draining.Load() {
+			return 0, errDraining
+		}
+		n, err := c.nc.Read(p)
+		c.srv.stats.netIn.Add(int64(n))
+		if idle && n == 0 && errors.Is(err, os.ErrDeadlineExceeded) {
+			// A client still taking its replies is not idle.
+			if busy, at := c.snd.lastSent(); busy || time.Since(at) < c.srv.cfg.IdleTimeout {
+				continue
+			}
+		}
+		return n, err
 	}
-	c.nc.SetReadDeadline(deadline)
-	// Shutdown sets draining and then a past deadline: checking after
-	// setting ours means one of the two ends this read.
-	if c.srv.draining.Load() {
-		return 0, errDraining
-	}
-	n, err := c.nc.Read(p)
-	c.srv.stats.netIn.Add(int64(n))
-	return n, err
 }
 
 // connWriter writes replies to the connection, a writeChunk at a time,

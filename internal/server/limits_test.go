@@ -318,19 +318,11 @@ func TestManyConnectionsOneBad(t *testing.T) {
 func TestQueuedRepliesThenIdle(t *testing.T) {
 	ts := startServer(t, Config{RequestTimeout: 300 * time.Millisecond})
 	rc := ts.raw(t)
-	value := strings.Repeat("v", 1<<20)
-	if got := rc.do("SET", "big", value); got != ok {
-		t.Fatal(got)
-	}
+	setBig(t, rc)
 	const n = 32 // 32 MiB of replies: more than the sockets buffer
 	rc.send(bytes.Repeat(encode("GET", "big"), n))
 	time.Sleep(100 * time.Millisecond) // the replies queue
-	for i := range n {
-		got, err := rc.read()
-		if err != nil || len(got) != len(value)+len("$1048576\r\n\r\n") {
-			t.Fatalf("reply %d: %d bytes, %v", i, len(got), err)
-		}
-	}
+	readBig(t, rc, n)
 	time.Sleep(600 * time.Millisecond) // idle past RequestTimeout
 	if got := rc.do("PING"); got != "+PONG\r\n" {
 		t.Fatalf("PING after the queued replies = %q", got)

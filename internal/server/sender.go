@@ -18,10 +18,13 @@ import (
 // wait for a client that waits for it.
 //
 // The queue holds at most limit bytes (Server.replyLimit: the most one
-// request may take, 256 MiB by default); past it the connection waits too, and a client that takes nothing is dropped after
-// Config.RequestTimeout (connWriter's deadline), as before the queue. So a
-// client that sends without reading can make the server hold that much of
-// its replies, as much as one request of its own.
+// request may take, 256 MiB by default; before the client has
+// authenticated, the 1 MiB its requests may take); past it the connection
+// waits too, and a client that takes nothing is dropped after
+// Config.RequestTimeout (connWriter's deadline; the failed write closes
+// the connection, which may be waiting for a request), as before the
+// queue. So a client that sends without reading can make the server hold
+// that much of its replies, as much as one request of its own.
 //
 // Write and close are called by the connection's goroutine only.
 type sender struct {
@@ -44,6 +47,7 @@ type sender struct {
 	busy    bool  // queued bytes, or a write of them running: new bytes must queue behind
 	err     error // the first failed write: sticky
 	closing bool
+	emptied time.Time     // when the goroutine last emptied the queue
 	done    chan struct{} // closed when the goroutine ends; nil until it starts
 }
 
@@ -94,7 +98,11 @@ func (s *sender) Write(p []byte) (int, error) {
 		go s.run()
 	}
 	s.changed.Broadcast()
-	for s.queued > s.limit && s.err == nil {
+	limit := s.limit
+	if !s.c.authed {
+		limit = min(limit, s.c.limits().maxRequest) // what an unauthenticated request may hold
+	}
+	for s.queued > limit && s.err == nil {
 		s.changed.Wait()
 	}
 	return len(p), s.err
@@ -152,6 +160,7 @@ func (s *sender) run() {
 			// socket refuses every write once a deadline has passed:
 			// clear the one the last chunk was written with.
 			s.c.nc.SetWriteDeadline(time.Time{})
+			s.emptied = time.Now()
 			wrote = false
 		}
 		for len(s.queue) == 0 && !s.closing && s.err == nil {
@@ -174,6 +183,7 @@ func (s *sender) run() {
 		s.queued -= int64(len(b))
 		if err != nil {
 			s.fail(err)
+			s.c.nc.Close() // wake the connection, which may be waiting for a request
 		}
 		s.changed.Broadcast()
 	}
@@ -202,4 +212,12 @@ func (s *sender) close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.err
+}
+
+// lastSent reports whether replies are being sent, and else when the
+// last queued ones were.
+func (s *sender) lastSent() (busy bool, at time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.busy, s.emptied
 }
