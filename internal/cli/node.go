@@ -27,9 +27,8 @@ type clusterFlags struct {
 	nodeID, raftAddr, peers, join string
 }
 
-// apply overrides cfg with the flags given, through the configuration's
-// own checks.
-func (cf *clusterFlags) apply(cmd *cobra.Command, cfg *config.Config) error {
+// settings returns the flags given, by setting name.
+func (cf *clusterFlags) settings(cmd *cobra.Command) map[string]string {
 	set := map[string]string{}
 	for flag, key := range map[string]string{"node-id": "NODE_ID", "raft-addr": "RAFT_ADDR", "peers": "PEERS", "join": "JOIN"} {
 		if cmd.Flags().Changed(flag) {
@@ -37,16 +36,7 @@ func (cf *clusterFlags) apply(cmd *cobra.Command, cfg *config.Config) error {
 			set[key] = v
 		}
 	}
-	if len(set) == 0 {
-		return nil
-	}
-	over, err := config.Override(cfg, set)
-	if err != nil {
-		return usageError{err}
-	}
-	over.DataDir = cfg.DataDir // --data-dir, applied already
-	*cfg = *over
-	return nil
+	return set
 }
 
 // runNode serves the store as a node of a raft cluster until ctx is done.

@@ -123,18 +123,23 @@ func (p *program) open(cmd *cobra.Command) (*aetherkv.DB, error) {
 
 // config loads the configuration and applies the flags.
 func (p *program) config(cmd *cobra.Command) (*config.Config, error) {
+	return p.configWith(cmd, nil)
+}
+
+// configWith is config with more flags (setting name -> value) applied
+// before the settings are checked.
+func (p *program) configWith(cmd *cobra.Command, flags map[string]string) (*config.Config, error) {
 	setDataDir := cmd.Flags().Changed("data-dir")
 	if setDataDir && p.flags.dataDir == "" {
 		return nil, usageError{errors.New("--data-dir must not be empty")}
 	}
-	cfg, err := config.Load(p.flags.configFile, p.getenv)
-	if err != nil {
-		return nil, err
-	}
 	if setDataDir {
-		cfg.DataDir = p.flags.dataDir
+		if flags == nil {
+			flags = map[string]string{}
+		}
+		flags["DATA_DIR"] = p.flags.dataDir
 	}
-	return cfg, nil
+	return config.LoadWithFlags(p.flags.configFile, p.getenv, flags)
 }
 
 // Execute runs cmd, a command from NewRootCommand, with ctx, and returns

@@ -75,18 +75,19 @@ RAFT REMOVE id change its members.`,
 
 // runServe serves the store until cmd's context is done.
 func (p *program) runServe(cmd *cobra.Command, addr string, cf *clusterFlags) error {
-	cfg, err := p.config(cmd)
-	if err != nil {
-		return err
-	}
-	if err := cf.apply(cmd, cfg); err != nil {
-		return err
-	}
+	flags := cf.settings(cmd)
 	if cmd.Flags().Changed("addr") {
 		if err := config.CheckAddr(addr); err != nil {
 			return usageError{fmt.Errorf("--addr %q: %w", addr, err)}
 		}
-		cfg.Addr = addr
+		flags["ADDR"] = addr
+	}
+	cfg, err := p.configWith(cmd, flags)
+	if err == nil {
+		err = cfg.CheckServe()
+	}
+	if err != nil {
+		return err
 	}
 	logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
 	scfg := server.Config{

@@ -51,30 +51,10 @@ func TestClusterSettingsRefused(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.env["DATA_DIR"] = t.TempDir()
-			_, err := Load("", env(tc.env))
+			_, err := loadServe("", env(tc.env))
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("Load() error = %v, want it to contain %q", err, tc.want)
 			}
 		})
-	}
-}
-
-func TestOverride(t *testing.T) {
-	c, err := Load("", env(map[string]string{"DATA_DIR": t.TempDir()}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	over, err := Override(c, map[string]string{"NODE_ID": "n2", "RAFT_ADDR": "127.0.0.1:7002", "JOIN": "127.0.0.1:6381"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if over.NodeID != "n2" || over.RaftAddr != "127.0.0.1:7002" || over.Join != "127.0.0.1:6381" || over.DataDir != c.DataDir {
-		t.Errorf("Override() = %+v", over)
-	}
-	if c.NodeID != "" {
-		t.Errorf("Override changed its argument: NodeID %q", c.NodeID)
-	}
-	if _, err := Override(c, map[string]string{"NODE_ID": "n2"}); err == nil || !strings.Contains(err.Error(), "RAFT_ADDR is not") {
-		t.Errorf("Override() of NODE_ID alone: err = %v", err)
 	}
 }

@@ -7,7 +7,7 @@ import (
 	"bytes"
 	_ "embed"
 	"fmt"
-	"maps"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -53,8 +53,17 @@ type Config struct {
 	// followers that fall behind to catch up without a snapshot.
 	RaftTrailingLogs int
 
-	settings map[string]setting // as loaded, for Override
+	// serveErr is what is wrong with the settings only "serve" uses; see
+	// CheckServe.
+	serveErr error
 }
+
+// CheckServe returns what is wrong with the settings only "aether-kv
+// serve" uses (ADDR, PASSWORD, the timeouts, the cluster's), or nil. Load
+// does not refuse them, so that the shell and the other commands, which
+// never use them, run whatever the environment holds under such generic
+// names as ADDR or PEERS.
+func (c *Config) CheckServe() error { return c.serveErr }
 
 // Setting names, as written in the file and in the environment.
 const (
@@ -169,6 +178,13 @@ func Template() []byte {
 // (YAML syntax, unknown keys, bad references, bad values) wrap ErrInvalid;
 // an error reading the file does not.
 func Load(path string, getenv func(string) (string, bool)) (*Config, error) {
+	return LoadWithFlags(path, getenv, nil)
+}
+
+// LoadWithFlags is Load with command-line flags (setting name, such as
+// DATA_DIR, to value) applied over the file and the environment before
+// anything is checked: a flag corrects a bad value set elsewhere.
+func LoadWithFlags(path string, getenv func(string) (string, bool), flags map[string]string) (*Config, error) {
 	if getenv == nil {
 		getenv = os.LookupEnv
 	}
@@ -189,33 +205,18 @@ func Load(path string, getenv func(string) (string, bool)) (*Config, error) {
 			settings[k] = setting{value: v, origin: "set by environment variable " + k}
 		}
 	}
-	c, err := resolve(settings)
-	if err != nil {
-		return nil, err
-	}
-	c.Source = src
-	c.settings = settings
-	return c, nil
-}
-
-// Override returns c with the settings in set (by name, such as NODE_ID)
-// replaced by command-line flags, checked as Load checks them. Errors name
-// the flag as the origin.
-func Override(c *Config, set map[string]string) (*Config, error) {
-	settings := maps.Clone(c.settings)
-	for k, v := range set {
+	for k, v := range flags {
 		if _, ok := settings[k]; !ok {
 			return nil, fmt.Errorf("config: no setting %s", k)
 		}
 		settings[k] = setting{value: v, origin: "set by command-line flag"}
 	}
-	over, err := resolve(settings)
+	c, err := resolve(settings)
 	if err != nil {
 		return nil, err
 	}
-	over.Source = c.Source
-	over.settings = settings
-	return over, nil
+	c.Source = src
+	return c, nil
 }
 
 // parse decodes data, read from the file called src, expands references
@@ -227,8 +228,13 @@ func parse(src string, data []byte, getenv func(string) (string, bool)) (map[str
 		settings[k] = setting{value: defaults[k], origin: "built-in default"}
 	}
 	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	docs := yaml.NewDecoder(bytes.NewReader(data))
+	if err := docs.Decode(&doc); err != nil && err != io.EOF {
 		return nil, invalid(fmt.Errorf("config: %s: %w", src, err))
+	}
+	var next yaml.Node
+	if err := docs.Decode(&next); err != io.EOF {
+		return nil, invalid(fmt.Errorf("config: %s line %d: a second YAML document: the configuration is one mapping", src, next.Line))
 	}
 	if len(doc.Content) == 0 { // empty file: every setting takes its default
 		return settings, nil
@@ -242,6 +248,9 @@ func parse(src string, data []byte, getenv func(string) (string, bool)) (map[str
 		k, v := root.Content[i], root.Content[i+1]
 		if _, ok := defaults[k.Value]; !ok || k.Kind != yaml.ScalarNode {
 			return nil, invalid(fmt.Errorf("config: %s line %d: unknown setting %q; known settings are %s", src, k.Line, k.Value, strings.Join(keys, ", ")))
+		}
+		if line, dup := seen[k.Value]; dup {
+			return nil, invalid(fmt.Errorf("config: %s line %d: %s already set at line %d", src, k.Line, k.Value, line))
 		}
 		if v.Kind != yaml.ScalarNode {
 			return nil, invalid(fmt.Errorf("config: %s line %d: %s: want a single value, not a list or mapping", src, v.Line, k.Value))

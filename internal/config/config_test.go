@@ -67,9 +67,7 @@ func TestLoadDefaults(t *testing.T) {
 
 				RaftTrailingLogs: 10240,
 			}
-			got := *c
-			got.settings = nil
-			if !reflect.DeepEqual(got, want) {
+			if got := *c; !reflect.DeepEqual(got, want) {
 				t.Errorf("Load() = %+v, want %+v", *c, want)
 			}
 			if _, err := os.Stat("data"); !errors.Is(err, os.ErrNotExist) {
@@ -318,7 +316,7 @@ func TestLoadInvalidValues(t *testing.T) {
 			if tc.file != "" {
 				path = writeConfig(t, tc.file)
 			}
-			c, err := Load(path, env(m))
+			c, err := loadServe(path, env(m))
 			if err == nil {
 				t.Fatalf("Load() = %+v, want error naming %s", *c, tc.setting)
 			}
@@ -610,7 +608,7 @@ func TestLoadServerSettings(t *testing.T) {
 
 func TestLoadPasswordTooLongIsNotShown(t *testing.T) {
 	secret := strings.Repeat("p", 16385)
-	_, err := Load("", env(map[string]string{"DATA_DIR": t.TempDir(), "PASSWORD": secret}))
+	_, err := loadServe("", env(map[string]string{"DATA_DIR": t.TempDir(), "PASSWORD": secret}))
 	if !errors.Is(err, ErrInvalid) {
 		t.Fatalf("Load() error = %v, want ErrInvalid", err)
 	}
@@ -620,5 +618,147 @@ func TestLoadPasswordTooLongIsNotShown(t *testing.T) {
 	}
 	if strings.Contains(msg, "ppp") {
 		t.Errorf("Load() error shows the password: %q", msg)
+	}
+}
+
+// TestExpandedNullKeepsText: a value reached through ${VAR} was re-parsed
+// as YAML, so a variable holding "null", "NULL" or "~" became the empty
+// string. For PASSWORD that silently turned authentication off.
+func TestExpandedNullKeepsText(t *testing.T) {
+	t.Chdir(t.TempDir())
+	path := writeConfig(t, "PASSWORD: ${REDIS_PASSWORD}\n")
+	for _, pw := range []string{"null", "NULL", "~"} {
+		c, err := Load(path, env(map[string]string{"REDIS_PASSWORD": pw}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Password != pw {
+			t.Errorf("PASSWORD: ${REDIS_PASSWORD} with REDIS_PASSWORD=%q: Password = %q; want %q", pw, c.Password, pw)
+		}
+	}
+}
+
+// TestDuplicateKeyLine: a key set twice is reported with the lines of the
+// user's file (here 6 and 10), not of a re-encoded document.
+func TestDuplicateKeyLine(t *testing.T) {
+	t.Chdir(t.TempDir())
+	path := writeConfig(t, "# comment\n\n\n# another\n\nBATCH_SIZE: 1\n\n\n\nBATCH_SIZE: 2\n")
+	_, err := Load(path, env(nil))
+	if err == nil {
+		t.Fatal("duplicate key accepted")
+	}
+	if !strings.Contains(err.Error(), "line 10") || !strings.Contains(err.Error(), "line 6") {
+		t.Errorf("error = %q; want it to name lines 10 and 6 of the file", err)
+	}
+}
+
+// TestSyncModeNeverBadInterval: SYNC_INTERVAL=abc with SYNC_MODE=never
+// added a second, false error claiming SYNC_INTERVAL is 0.
+func TestSyncModeNeverBadInterval(t *testing.T) {
+	t.Chdir(t.TempDir())
+	_, err := Load("", env(map[string]string{"SYNC_MODE": "never", "SYNC_INTERVAL": "abc"}))
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	if strings.Contains(err.Error(), "SYNC_INTERVAL 0") {
+		t.Errorf("error = %q; SYNC_INTERVAL is \"abc\", not 0", err)
+	}
+}
+
+// TestSecondDocumentRefused: a second YAML document in the file was
+// silently ignored, bad values and all.
+func TestSecondDocumentRefused(t *testing.T) {
+	t.Chdir(t.TempDir())
+	path := writeConfig(t, "BATCH_SIZE: 8192\n---\nBATCH_SIZE: abc\n")
+	if c, err := Load(path, env(nil)); err == nil {
+		t.Errorf("file with a second document accepted (BATCH_SIZE %d); its BATCH_SIZE: abc was never read", c.BatchSize)
+	}
+}
+
+// TestBareDollarUnset: a bare $name whose variable is not set is refused
+// (a literal password "Pa$sw0rd" was loaded as "Pa"); $$ is a literal $.
+func TestBareDollarUnset(t *testing.T) {
+	t.Chdir(t.TempDir())
+	_, err := Load(writeConfig(t, "PASSWORD: \"Pa$sw0rd\"\n"), env(nil))
+	if err == nil || !strings.Contains(err.Error(), "$sw0rd") || !strings.Contains(err.Error(), "$$") {
+		t.Fatalf("Load = %v, want an error naming $sw0rd and suggesting $$", err)
+	}
+	c, err := Load(writeConfig(t, "PASSWORD: \"Pa$$sw0rd\"\n"), env(nil))
+	if err != nil || c.Password != "Pa$sw0rd" {
+		t.Fatalf("PASSWORD Pa$$sw0rd: %q, %v; want Pa$sw0rd", c.Password, err)
+	}
+}
+
+// loadServe loads the configuration as "serve" does: Load, then
+// CheckServe.
+func loadServe(path string, getenv func(string) (string, bool)) (*Config, error) {
+	c, err := Load(path, getenv)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.CheckServe(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// TestServeSettingsOnlyForServe: settings only serve uses, set to values
+// serve refuses, do not stop Load (the shell and the other commands run
+// with whatever the environment holds under such names as ADDR or PEERS);
+// CheckServe refuses them.
+func TestServeSettingsOnlyForServe(t *testing.T) {
+	for _, e := range []map[string]string{
+		{"ADDR": "mail.example.com"},
+		{"PEERS": "bob"},
+		{"JOIN": "example.com:80"},
+		{"MAX_CLIENTS": "lots"},
+	} {
+		e["DATA_DIR"] = t.TempDir()
+		c, err := Load("", env(e))
+		if err != nil {
+			t.Fatalf("Load() with %v = %v, want no error", e, err)
+		}
+		if err := c.CheckServe(); !errors.Is(err, ErrInvalid) {
+			t.Errorf("CheckServe() with %v = %v, want ErrInvalid", e, err)
+		}
+	}
+}
+
+// TestLoadWithFlags: flags replace the file's and the environment's values
+// before they are checked, so that a flag corrects a bad value set
+// elsewhere, and are checked as any setting, naming the flag as origin.
+func TestLoadWithFlags(t *testing.T) {
+	regular := filepath.Join(t.TempDir(), "regular")
+	if err := os.WriteFile(regular, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	c, err := LoadWithFlags("", env(map[string]string{"DATA_DIR": regular, "ADDR": "bad"}),
+		map[string]string{"DATA_DIR": dir, "ADDR": "127.0.0.1:0", "NODE_ID": "n2", "RAFT_ADDR": "127.0.0.1:7002", "JOIN": "127.0.0.1:6381"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.CheckServe(); err != nil {
+		t.Fatal(err)
+	}
+	if c.DataDir != dir || c.Addr != "127.0.0.1:0" || c.NodeID != "n2" || c.RaftAddr != "127.0.0.1:7002" || c.Join != "127.0.0.1:6381" {
+		t.Errorf("LoadWithFlags() = %+v", c)
+	}
+	c, err = LoadWithFlags("", env(map[string]string{"DATA_DIR": dir}), map[string]string{"NODE_ID": "n2"})
+	if err == nil {
+		err = c.CheckServe()
+	}
+	if err == nil || !strings.Contains(err.Error(), "RAFT_ADDR is not") {
+		t.Errorf("LoadWithFlags() of NODE_ID alone: err = %v", err)
+	}
+	c, err = LoadWithFlags("", env(map[string]string{"DATA_DIR": dir}), map[string]string{"MAX_CLIENTS": "lots"})
+	if err == nil {
+		err = c.CheckServe()
+	}
+	if err == nil || !strings.Contains(err.Error(), `MAX_CLIENTS "lots"`) || !strings.Contains(err.Error(), "set by command-line flag") {
+		t.Errorf("LoadWithFlags() of a bad value: err = %v, want it to name the flag as origin", err)
+	}
+	if _, err := LoadWithFlags("", env(map[string]string{"DATA_DIR": dir}), map[string]string{"NO_SUCH": "x"}); err == nil {
+		t.Errorf("LoadWithFlags() of an unknown setting: no error")
 	}
 }

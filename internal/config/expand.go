@@ -11,9 +11,10 @@ import (
 
 // expandNode replaces environment references in the value of the scalar
 // node n. Only the node's value changes, so an expanded value can never add
-// keys or structure to the document. A plain (unquoted, untagged) scalar
-// gets its tag reset so that it re-resolves after expansion: "${X:-16}"
-// becomes the integer 16, not the string "16".
+// keys or structure to the document. A plain (unquoted) scalar is tagged as
+// text: every setting is read from its text, and a variable holding "null"
+// or "~" must stay that text (PASSWORD: ${P} with P=null was an empty
+// password, authentication off).
 func expandNode(n *yaml.Node, getenv func(string) (string, bool)) error {
 	if n.Kind != yaml.ScalarNode || !strings.Contains(n.Value, "$") {
 		return nil
@@ -24,7 +25,7 @@ func expandNode(n *yaml.Node, getenv func(string) (string, bool)) error {
 	}
 	n.Value = v
 	if n.Style == 0 {
-		n.Tag = ""
+		n.Tag = "!!str"
 	}
 	return nil
 }
@@ -34,6 +35,9 @@ func expandNode(n *yaml.Node, getenv func(string) (string, bool)) error {
 // default is literal text: it may not hold another reference.
 func expand(s string, getenv func(string) (string, bool)) (string, error) {
 	if err := checkBraces(s); err != nil {
+		return "", err
+	}
+	if err := checkBare(s, getenv); err != nil {
 		return "", err
 	}
 	var errs []error
@@ -67,6 +71,33 @@ func checkBraces(s string) error {
 		}
 		rest = rest[i+j+1:]
 	}
+}
+
+// checkBare reports a bare $NAME whose variable is not set: more likely a
+// literal $ in a value (a password "Pa$sw0rd" was loaded as "Pa") than a
+// reference meant to be empty, which ${NAME} says.
+func checkBare(s string, getenv func(string) (string, bool)) error {
+	for i := 0; i < len(s)-1; i++ {
+		if s[i] != '$' {
+			continue
+		}
+		switch s[i+1] {
+		case '$':
+			i++ // $$: a literal $
+			continue
+		case '{':
+			i += strings.IndexByte(s[i:], '}') // ${...}: braced (checkBraces found its end)
+			continue
+		}
+		name, _ := splitName(s[i+1:])
+		if name == "" {
+			continue
+		}
+		if _, set := getenv(name); !set {
+			return fmt.Errorf("$%s refers to environment variable %s, which is not set: write $$ for a literal $, or ${%s} for a variable that may be unset", name, name, name)
+		}
+	}
+	return nil
 }
 
 // lookup resolves one reference, given as os.Expand passes it: the text

@@ -72,8 +72,7 @@ func resolve(settings map[string]setting) (*Config, error) {
 	c.MaxFileSize = int64(fileSize)
 	check(parseRatio(settings[keyMergeRatio], &c.MergeRatio))
 	check(parseSyncMode(settings[keySyncMode], settings[keySyncInterval], &c))
-	check(resolveServer(settings, &c))
-	check(resolveCluster(settings, &c))
+	c.serveErr = errors.Join(resolveServer(settings, &c), resolveCluster(settings, &c))
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
@@ -94,6 +93,9 @@ func parseInt(key string, s setting, lo, hi int, want string, dst *int) error {
 // mode is the seed-style way of asking for always; in never mode it is a
 // contradiction.
 func parseSyncMode(s, interval setting, c *Config) error {
+	if parseSyncInterval(interval, new(time.Duration)) != nil {
+		interval.value = "" // already reported; do not add a false "SYNC_INTERVAL 0"
+	}
 	const want = "interval, always or never"
 	switch strings.ToLower(strings.TrimSpace(s.value)) {
 	case "interval":
