@@ -3,6 +3,7 @@ package aetherkv
 import (
 	"errors"
 	"iter"
+	"math"
 	"time"
 )
 
@@ -26,13 +27,24 @@ func (b *Batch) PutWithDeadline(key, value []byte, deadline time.Time) {
 
 // deadlineNanos returns deadline in Unix nanoseconds, 0 for the zero time,
 // and at least 1 otherwise: 0 means no deadline, and negative ones are
-// refused.
+// refused. A deadline past what Unix nanoseconds hold (the year 2262) is
+// that last instant: time.UnixNano is undefined there, and gave a deadline
+// in the past, so that a value meant to live for centuries was gone at
+// once.
 func deadlineNanos(deadline time.Time) int64 {
-	if deadline.IsZero() {
+	switch {
+	case deadline.IsZero():
 		return 0
+	case !deadline.After(time.Unix(0, 0)):
+		return 1 // long past
+	case deadline.After(lastDeadline):
+		return math.MaxInt64
 	}
-	return max(deadline.UnixNano(), 1)
+	return deadline.UnixNano()
 }
+
+// lastDeadline is the latest deadline a record can hold.
+var lastDeadline = time.Unix(0, math.MaxInt64)
 
 // BatchOp is one operation of a Batch, as All yields it.
 type BatchOp struct {

@@ -28,7 +28,7 @@ func (db *DB) PutWithTTL(key, value []byte, ttl time.Duration) error {
 	if err := db.checkPut(key, value); err != nil {
 		return err
 	}
-	return db.write(key, value, time.Now().Add(ttl).UnixNano(), false)
+	return db.write(key, value, deadlineNanos(time.Now().Add(ttl)), false)
 }
 
 // ExpiresAt returns the deadline of the value of key, or the zero time if
@@ -76,11 +76,7 @@ func (db *DB) expireLocked(key []byte, deadline time.Time) (int64, error) {
 	if !deadline.IsZero() && !deadline.After(time.Now()) {
 		return db.writeLocked(key, nil, 0, true)
 	}
-	var d int64
-	if !deadline.IsZero() {
-		d = deadline.UnixNano()
-	}
-	return db.writeLocked(key, value, d, false)
+	return db.writeLocked(key, value, deadlineNanos(deadline), false)
 }
 
 // expiries is a min-heap of the deadlines of keys, for the sweep. An

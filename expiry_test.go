@@ -125,3 +125,50 @@ func TestMergeDropsExpired(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestFarDeadlines: deadlines past what Unix nanoseconds hold (the year
+// 2262) keep the value until that last instant. time.UnixNano is undefined
+// there and gave a deadline in the past: a value put for 290 years was
+// gone at once, after Put returned nil. Deadlines before 1970 are long
+// past.
+func TestFarDeadlines(t *testing.T) {
+	db := mustOpen(t, nil)
+	centuries := 290 * 365 * 24 * time.Hour // nearly the longest Duration; now + that is past 2262
+	if err := db.PutWithTTL([]byte("ttl"), []byte("v"), centuries); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.PutWithDeadline([]byte("deadline"), []byte("v"), time.Unix(1<<40, 0)); err != nil {
+		t.Fatal(err)
+	}
+	mustPut(t, db, "expire", "v")
+	if err := db.Expire([]byte("expire"), time.Now().Add(centuries)); err != nil {
+		t.Fatal(err)
+	}
+	b := db.NewBatch()
+	b.PutWithDeadline([]byte("batch"), []byte("v"), time.Unix(1<<40, 0))
+	if err := db.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	check := func() {
+		t.Helper()
+		for _, k := range []string{"ttl", "deadline", "expire", "batch"} {
+			wantValue(t, db, k, "v")
+			at, err := db.ExpiresAt([]byte(k))
+			if err != nil || at.Year() != 2262 {
+				t.Errorf("ExpiresAt(%s) = %v, %v; want the last instant of 2262", k, at, err)
+			}
+		}
+	}
+	check()
+	dir := db.Dir()
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = mustOpenDir(t, dir, nil)
+	defer db.Close()
+	check()
+	if err := db.PutWithDeadline([]byte("past"), []byte("v"), time.Unix(-1<<40, 0)); err != nil {
+		t.Fatal(err)
+	}
+	wantNotFound(t, db, "past")
+}

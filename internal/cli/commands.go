@@ -83,8 +83,8 @@ func (s *Shell) put(args []string) bool {
 		var secs float64
 		if !strings.EqualFold(args[2], "EX") {
 			err = fmt.Errorf("want EX, not %q", args[2])
-		} else if secs, err = strconv.ParseFloat(args[3], 64); err == nil && !(secs > 0 && secs < 1e10) {
-			err = errors.New("EX wants a positive number of seconds")
+		} else if secs, err = strconv.ParseFloat(args[3], 64); err == nil && !(secs > 0 && secs*float64(time.Second) < math.MaxInt64) {
+			err = fmt.Errorf("EX wants a positive number of seconds below %d", int64(math.MaxInt64/time.Second))
 		}
 		if err != nil {
 			s.reply("Error: usage: PUT <key> <value> [EX <seconds>]: " + oneLine(err.Error()))

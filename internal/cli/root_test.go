@@ -200,7 +200,7 @@ func TestRootTTL(t *testing.T) {
 	code, stdout, stderr := runCommand(t, context.Background(), nil,
 		"PUT a 1 EX 100\nTTL a\nPUT b 2\nTTL b\nTTL c\nPUT d 4 EX 0.05\nPUT e 5 EX -1\nPUT e 5 PX 3\n", "--data-dir", dir)
 	want := "OK\n100\nOK\n-1\n-2\nOK\n" +
-		"Error: usage: PUT <key> <value> [EX <seconds>]: EX wants a positive number of seconds\n" +
+		"Error: usage: PUT <key> <value> [EX <seconds>]: EX wants a positive number of seconds below 9223372036\n" +
 		"Error: usage: PUT <key> <value> [EX <seconds>]: want EX, not \"PX\"\n"
 	if code != ExitOK || stdout != want {
 		t.Fatalf("TTL session = %d, %q (stderr %q), want %q", code, stdout, stderr, want)
