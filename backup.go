@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"syscall"
 
 	"github.com/aether-kv/aether-kv/internal/storage"
@@ -119,23 +118,11 @@ func (db *DB) planBackup() (*backupPlan, error) {
 }
 
 // emptyDir creates dir (mode 0700) if needed and checks that it is empty.
-// checkBackupDir refuses a destination that is a file, or inside the data
-// directory: a backup there would copy itself, and live and die with the
-// store it is meant to outlive.
+// checkBackupDir refuses a destination that is a file, naming it as the
+// destination (emptyDir would call it the data directory).
 func (db *DB) checkBackupDir(dir string) error {
 	if fi, err := db.opts.fs.Stat(dir); err == nil && !fi.IsDir() {
 		return fmt.Errorf("destination %s is not a directory", dir)
-	}
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return err
-	}
-	data, err := filepath.Abs(db.dir)
-	if err != nil {
-		return err
-	}
-	if rel, err := filepath.Rel(data, abs); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-		return fmt.Errorf("destination %s is inside the data directory %s", dir, db.dir)
 	}
 	return nil
 }

@@ -76,28 +76,14 @@ func TestBackupRefusesNonEmptyDir(t *testing.T) {
 	}
 }
 
-// TestBackupRefusesBadDestinations: a file is named as the destination
-// (not as "data directory", as the message said), and a destination
-// inside the data directory is refused: the backup would copy itself, and
-// share the store's fate.
-func TestBackupRefusesBadDestinations(t *testing.T) {
+// TestBackupRefusesAFile: a file given as the destination is named as the
+// destination, not as "data directory" as the message said.
+func TestBackupRefusesAFile(t *testing.T) {
 	db := mustOpen(t, nil)
 	defer db.Close()
 	file := filepath.Join(t.TempDir(), "file")
 	os.WriteFile(file, nil, 0o600)
 	if _, err := db.Backup(file); err == nil || !strings.Contains(err.Error(), "destination "+file+" is not a directory") {
 		t.Errorf("Backup(a file) = %v, want it to name the destination", err)
-	}
-	for _, dest := range []string{filepath.Join(db.Dir(), "sub"), db.Dir(), filepath.Join(db.Dir(), "a", "..", "b")} {
-		if _, err := db.Backup(dest); err == nil || !strings.Contains(err.Error(), "inside the data directory") {
-			t.Errorf("Backup(%s) = %v, want it refused as inside the data directory", dest, err)
-		}
-	}
-	if _, err := os.Stat(filepath.Join(db.Dir(), "sub")); err == nil {
-		t.Errorf("refused Backup created its destination")
-	}
-	sibling := db.Dir() + "-backup" // shares a prefix, but is outside
-	if _, err := db.Backup(sibling); err != nil {
-		t.Errorf("Backup(%s) = %v", sibling, err)
 	}
 }
