@@ -387,3 +387,73 @@ func TestProposeAfterClose(t *testing.T) {
 	n.db.Close()
 	n.Node = nil
 }
+
+// TestStoreLostRaftKept: a node whose store files are lost while its raft
+// directory is kept (and holds a snapshot) must come back with every key,
+// not only the entries after the snapshot. The record of what the store
+// held lived in the raft directory, so it survived the store: the node
+// came back with 2 keys of 51, silently, and its acknowledged writes were
+// gone once it led.
+func TestStoreLostRaftKept(t *testing.T) {
+	base := t.TempDir()
+	nodes, peers := startCluster(t, base, 3)
+	leader := waitLeader(t, nodes)
+	for i := range 50 {
+		if err := leader.Propose([]Op{{Key: fmt.Appendf(nil, "k%02d", i), Value: []byte("v")}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var f *testNode
+	for _, n := range nodes {
+		if n != leader {
+			f = n
+			break
+		}
+	}
+	waitValue(t, f, "k49", "v")
+	if err := f.Snapshot(); err != nil {
+		t.Fatal(err)
+	}
+	if err := leader.Propose([]Op{{Key: []byte("late"), Value: []byte("1")}}); err != nil {
+		t.Fatal(err)
+	}
+	waitValue(t, f, "late", "1")
+	fid, fdir := f.ID(), f.dir
+	f.stop()
+	// The store's files are lost; data/raft is kept.
+	entries, _ := os.ReadDir(filepath.Join(fdir, "data"))
+	for _, e := range entries {
+		if !e.IsDir() {
+			os.Remove(filepath.Join(fdir, "data", e.Name()))
+		}
+	}
+	var addr string
+	for _, p := range peers {
+		if p.ID == fid {
+			addr = p.Addr
+		}
+	}
+	r := startNode(t, fdir, fid, addr, peers)
+	waitValue(t, r, "late", "1")
+	if n := r.db.Len(); n != 51 {
+		t.Fatalf("restarted node holds %d keys, want 51", n)
+	}
+}
+
+// TestRefusesPeersWithAnotherSelfAddress: PEERS listing this node at an
+// address other than its RAFT_ADDR (a typo) is refused at start: the node
+// ran, unreachable, as a candidate forever, and a cluster that lost one
+// more node had no leader.
+func TestRefusesPeersWithAnotherSelfAddress(t *testing.T) {
+	dir := t.TempDir()
+	db, err := aetherkv.Open(filepath.Join(dir, "data"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	addr, other := freeAddr(t), freeAddr(t)
+	_, err = Open(db, Config{NodeID: "n1", RaftAddr: addr, RaftDir: filepath.Join(dir, "raft"), Peers: []Peer{{"n1", other}, {"n2", freeAddr(t)}}})
+	if err == nil || !strings.Contains(err.Error(), "its raft address is "+addr) {
+		t.Fatalf("Open with PEERS giving n1 another address: err = %v", err)
+	}
+}

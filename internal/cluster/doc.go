@@ -19,8 +19,9 @@
 // the log again is harmless: raft never restores a snapshot at start-up
 // (the store keeps its data) and replays the log after the newest one.
 // The index the store durably holds is recorded at each snapshot and
-// restore (store-applied), and Open restores the newest snapshot when the
-// store may be behind it. Snapshots are a consistent copy of the store
+// restore (store-applied, in the store's directory, so that a store that
+// lost its files lost it too), and Open restores the newest snapshot when
+// the store may be behind it. Snapshots are a consistent copy of the store
 // (DB.Backup) streamed as its live keys.
 //
 // # Addresses

@@ -136,7 +136,7 @@ func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
 	// The store holds the log up to lastIndex, durably: raft may now
 	// drop those entries, and Open must not restore a snapshot they are
 	// in (see Node.catchUp).
-	if err := writeApplied(f.raftDir, f.lastIndex); err != nil {
+	if err := writeApplied(f.db.Dir(), f.lastIndex); err != nil {
 		return nil, err
 	}
 	dir, err := os.MkdirTemp(f.raftDir, "snapshot-copy-")
@@ -187,7 +187,10 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 		return fmt.Errorf("cluster: restore: the snapshot restored is not in the snapshot store (%v)", err)
 	}
 	f.lastIndex = list[0].Index
-	if err := writeApplied(f.raftDir, f.lastIndex); err != nil {
+	if err := vfs.Default.SyncDir(f.raftDir); err != nil {
+		return err
+	}
+	if err := writeApplied(f.db.Dir(), f.lastIndex); err != nil {
 		return err
 	}
 	f.log.Info("store restored from a raft snapshot", "keys", n)
@@ -219,9 +222,12 @@ func (f *fsm) clear() error {
 // directory.
 const restoringName = "restoring"
 
-// appliedName is the file, in the raft directory, of the log index up to
-// which the store is known to hold the log durably: written when a
+// appliedName is the file, in the store's directory, of the log index up
+// to which the store is known to hold the log durably: written when a
 // snapshot is taken (after the store is synced) and when one is restored.
+// It lives with the store's files, not in the raft directory, so that a
+// store that lost its files lost it too, and Open restores the snapshot
+// rather than replay only the log after it.
 const appliedName = "store-applied"
 
 // writeApplied records index in appliedName, atomically and durably.

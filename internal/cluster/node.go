@@ -219,6 +219,9 @@ func Open(db *aetherkv.DB, cfg Config) (*Node, error) {
 		for _, p := range cfg.Peers {
 			servers = append(servers, raft.Server{Suffrage: raft.Voter, ID: raft.ServerID(p.ID), Address: raft.ServerAddress(p.Addr)})
 			self = self || p.ID == cfg.NodeID
+			if p.ID == cfg.NodeID && p.Addr != cfg.RaftAddr {
+				return fail(fmt.Errorf("cluster: the initial peers list node %q at %s, but its raft address is %s: the other nodes would never reach it", cfg.NodeID, p.Addr, cfg.RaftAddr))
+			}
 		}
 		if !self {
 			return fail(fmt.Errorf("cluster: node %q is not in the initial peers %v", cfg.NodeID, cfg.Peers))
@@ -270,7 +273,7 @@ func (n *Node) catchUp(snaps *raft.FileSnapshotStore, logs raft.LogStore) error 
 	if err != nil || len(list) == 0 {
 		return err
 	}
-	applied, err := readApplied(n.cfg.RaftDir)
+	applied, err := readApplied(n.db.Dir()) // in the store's directory: a store that lost its files lost it too
 	if err != nil {
 		return err
 	}
