@@ -277,18 +277,25 @@ func TestInterruptedRestoreFinishesAtStart(t *testing.T) {
 	}
 }
 
-func TestRefusesStoreWithoutRaftState(t *testing.T) {
-	dir := t.TempDir()
+// openStore opens a store in dir/data, closed when the test ends.
+func openStore(t *testing.T, dir string) *aetherkv.DB {
+	t.Helper()
 	db, err := aetherkv.Open(filepath.Join(dir, "data"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func TestRefusesStoreWithoutRaftState(t *testing.T) {
+	dir := t.TempDir()
+	db := openStore(t, dir)
 	if err := db.Put([]byte("k"), []byte("v")); err != nil {
 		t.Fatal(err)
 	}
 	addr := freeAddr(t)
-	_, err = Open(db, Config{NodeID: "n1", RaftAddr: addr, RaftDir: filepath.Join(dir, "raft"), Peers: []Peer{{"n1", addr}}})
+	_, err := Open(db, Config{NodeID: "n1", RaftAddr: addr, RaftDir: filepath.Join(dir, "raft"), Peers: []Peer{{"n1", addr}}})
 	if err == nil || !strings.Contains(err.Error(), "has 1 keys but") {
 		t.Fatalf("Open over a store with data and no raft state: err = %v", err)
 	}
@@ -446,13 +453,9 @@ func TestStoreLostRaftKept(t *testing.T) {
 // more node had no leader.
 func TestRefusesPeersWithAnotherSelfAddress(t *testing.T) {
 	dir := t.TempDir()
-	db, err := aetherkv.Open(filepath.Join(dir, "data"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openStore(t, dir)
 	addr, other := freeAddr(t), freeAddr(t)
-	_, err = Open(db, Config{NodeID: "n1", RaftAddr: addr, RaftDir: filepath.Join(dir, "raft"), Peers: []Peer{{"n1", other}, {"n2", freeAddr(t)}}})
+	_, err := Open(db, Config{NodeID: "n1", RaftAddr: addr, RaftDir: filepath.Join(dir, "raft"), Peers: []Peer{{"n1", other}, {"n2", freeAddr(t)}}})
 	if err == nil || !strings.Contains(err.Error(), "its raft address is "+addr) {
 		t.Fatalf("Open with PEERS giving n1 another address: err = %v", err)
 	}
