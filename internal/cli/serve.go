@@ -60,8 +60,8 @@ one machine:
 Any node takes every command: followers forward to the leader. Writes are
 acknowledged once a majority has them; reads are linearizable (READONLY
 lets a connection read a follower's copy, possibly stale). RAFT STATUS,
-INFO replication and ROLE show the cluster; RAFT ADD id host:port and
-RAFT REMOVE id change its members.`,
+INFO replication and ROLE show the cluster; RAFT ADD id host:port
+[FORCE] and RAFT REMOVE id change its members.`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error { return p.runServe(cmd, addr, &cf) },
 	}

@@ -186,7 +186,7 @@ func TestClusterReplicatesAndJoinsFromSnapshot(t *testing.T) {
 	}
 	addr4 := freeAddr(t)
 	n4 := startNode(t, filepath.Join(base, "3"), "n4", addr4, nil)
-	if err := leader.AddVoter("n4", addr4); err != nil {
+	if err := leader.AddVoter("n4", addr4, false); err != nil {
 		t.Fatalf("AddVoter: %v", err)
 	}
 	waitValue(t, n4, "k199", "v199")
@@ -458,5 +458,35 @@ func TestRefusesPeersWithAnotherSelfAddress(t *testing.T) {
 	_, err := Open(db, Config{NodeID: "n1", RaftAddr: addr, RaftDir: filepath.Join(dir, "raft"), Peers: []Peer{{"n1", other}, {"n2", freeAddr(t)}}})
 	if err == nil || !strings.Contains(err.Error(), "its raft address is "+addr) {
 		t.Fatalf("Open with PEERS giving n1 another address: err = %v", err)
+	}
+}
+
+// TestAddVoterRefusesALiveMembersID: adding an id that is a member at
+// another address (a new node started with a live member's id, a typo)
+// is refused unless told to move it; adding it again at its own address
+// (a node restarted with --join) is harmless.
+func TestAddVoterRefusesALiveMembersID(t *testing.T) {
+	nodes, peers := startCluster(t, t.TempDir(), 3)
+	leader := waitLeader(t, nodes)
+	var member Peer
+	for _, p := range peers {
+		if p.ID != leader.ID() {
+			member = p
+		}
+	}
+	elsewhere := freeAddr(t)
+	if err := leader.AddVoter(member.ID, elsewhere, false); !errors.Is(err, ErrMemberElsewhere) {
+		t.Fatalf("AddVoter(%s at another address) = %v, want ErrMemberElsewhere", member.ID, err)
+	}
+	if err := leader.AddVoter(member.ID, member.Addr, false); err != nil {
+		t.Fatalf("AddVoter(%s at its own address) = %v", member.ID, err)
+	}
+	if err := leader.AddVoter(member.ID, elsewhere, true); err != nil {
+		t.Fatalf("AddVoter(%s, move) = %v", member.ID, err)
+	}
+	for _, m := range leader.Status().Members {
+		if m.ID == member.ID && m.RaftAddr != elsewhere {
+			t.Errorf("after the move, %s is at %s, want %s", m.ID, m.RaftAddr, elsewhere)
+		}
 	}
 }

@@ -32,6 +32,9 @@ var (
 	// ErrIndeterminate: leadership was lost while a write was under
 	// way; it may or may not have been applied.
 	ErrIndeterminate = errors.New("cluster: leadership lost while the write was under way: it may or may not have been applied")
+	// ErrMemberElsewhere: AddVoter was asked for an id that is a member
+	// at another address, and not told to move it.
+	ErrMemberElsewhere = errors.New("cluster: the id is a member at another address")
 )
 
 // Peer is a member of the cluster: its node id and raft address.
@@ -456,10 +459,23 @@ func (n *Node) RESPAddr() string { return n.cfg.RESPAddr }
 // ID returns the node's id.
 func (n *Node) ID() string { return n.cfg.NodeID }
 
-// AddVoter adds a node to the cluster, or updates its address; only the
-// leader can.
-func (n *Node) AddVoter(id, raftAddr string) error {
-	if err := n.raft.AddVoter(raft.ServerID(id), raft.ServerAddress(raftAddr), 0, n.cfg.ApplyTimeout).Error(); err != nil {
+// AddVoter adds a node to the cluster; only the leader can. An id that is
+// a member already at another address is moved there only if move is
+// set, else refused with ErrMemberElsewhere: a new node started with a
+// live member's id (a typo) would otherwise take its place in the
+// configuration, silently.
+func (n *Node) AddVoter(id, raftAddr string, move bool) error {
+	f := n.raft.GetConfiguration()
+	if err := f.Error(); err != nil {
+		return fmt.Errorf("cluster: add %s at %s: %w", id, raftAddr, err)
+	}
+	for _, s := range f.Configuration().Servers {
+		if string(s.ID) == id && string(s.Address) != raftAddr && !move {
+			return fmt.Errorf("%w: node %s is at %s, not %s; to move it, add it with FORCE (or remove it first)", ErrMemberElsewhere, id, s.Address, raftAddr)
+		}
+	}
+	// prevIndex: refused if the configuration changed since it was read.
+	if err := n.raft.AddVoter(raft.ServerID(id), raft.ServerAddress(raftAddr), f.Index(), n.cfg.ApplyTimeout).Error(); err != nil {
 		if errors.Is(err, raft.ErrNotLeader) {
 			return ErrNotLeader
 		}

@@ -169,10 +169,10 @@ func clusterError(c *conn, err error) bool {
 	return true
 }
 
-// RAFT ADD id raft-addr | REMOVE id | STATUS | SNAPSHOT | FORWARDED:
-// change the members (on the leader; followers forward), show this node's
-// view, take a snapshot, or mark a connection as a follower's forwarding
-// one.
+// RAFT ADD id raft-addr [FORCE] | REMOVE id | STATUS | SNAPSHOT |
+// FORWARDED: change the members (on the leader; followers forward; FORCE
+// moves a member to a new address), show this node's view, take a
+// snapshot, or mark a connection as a follower's forwarding one.
 func (s *Server) raftCmd(c *conn, args [][]byte) {
 	node := s.cfg.Cluster
 	if node == nil {
@@ -181,7 +181,8 @@ func (s *Server) raftCmd(c *conn, args [][]byte) {
 	}
 	sub := strings.ToLower(string(args[1]))
 	switch {
-	case sub == "add" && len(args) == 4, sub == "remove" && len(args) == 3, sub == "register" && len(args) == 4:
+	case sub == "add" && (len(args) == 4 || len(args) == 5 && strings.EqualFold(string(args[4]), "force")),
+		sub == "remove" && len(args) == 3, sub == "register" && len(args) == 4:
 		if !node.IsLeader() {
 			if c.forwarded {
 				c.out.error("TRYAGAIN this node is no longer the leader")
@@ -196,7 +197,7 @@ func (s *Server) raftCmd(c *conn, args [][]byte) {
 				c.out.error("ERR raft address " + strconv.Quote(string(args[3])) + ": want host:port")
 				return
 			}
-			err = node.AddVoter(string(args[2]), string(args[3]))
+			err = node.AddVoter(string(args[2]), string(args[3]), len(args) == 5) // FORCE: move a member
 		} else if sub == "register" {
 			err = node.Register(string(args[2]), string(args[3]))
 		} else {
