@@ -355,7 +355,11 @@ func (db *DB) failLocked(op string, err error) error {
 
 // Sync flushes buffered writes and fsyncs them: every write acknowledged
 // before Sync was called is durable when it returns nil.
-func (db *DB) Sync() error {
+func (db *DB) Sync() error { return db.sync(true) }
+
+// sync is Sync; the background sync loop passes waitClose false: Close
+// waits for that loop (db.wg) before it closes db.shut.
+func (db *DB) sync(waitClose bool) error {
 	db.mu.RLock()
 	closed, end := db.closed.Load(), int64(0)
 	if !closed {
@@ -365,7 +369,7 @@ func (db *DB) Sync() error {
 	if closed {
 		return ErrClosed
 	}
-	return db.syncTo(end)
+	return db.syncUntil(end, waitClose)
 }
 
 // Len returns the number of keys, not counting expired ones.

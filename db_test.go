@@ -512,3 +512,40 @@ func TestStatsCountTheLastPut(t *testing.T) {
 		t.Errorf("Keys = %d, want 2", st.Keys)
 	}
 }
+
+// TestCloseBesideBackgroundSync: in SyncModeInterval the background sync
+// loop syncs; if Close set closed after the loop had read it, the loop's
+// round got ErrClosed and waited for Close to end (as a writer in
+// SyncModeAlways must, to learn whether its write was made durable),
+// while Close waited for the loop: Close hung.
+func TestCloseBesideBackgroundSync(t *testing.T) {
+	for i := range 200 {
+		dir := t.TempDir()
+		db := mustOpenDir(t, dir, &Options{SyncInterval: time.Microsecond, MergeRatio: -1})
+		for j := range 50 {
+			mustPut(t, db, fmt.Sprintf("k%d", j), "some value")
+		}
+		stop := make(chan struct{})
+		go func() { // a writer that keeps the log unsynced
+			for j := 0; ; j++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if db.Put([]byte(fmt.Sprintf("w%d", j)), []byte("x")) != nil {
+					return
+				}
+			}
+		}()
+		time.Sleep(time.Duration(i%20) * 50 * time.Microsecond)
+		done := make(chan error, 1)
+		go func() { done <- db.Close() }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("iteration %d: Close hangs", i)
+		}
+		close(stop)
+	}
+}

@@ -41,7 +41,11 @@ type committer struct {
 
 // syncTo returns once everything up to write position end is durable, or
 // the sticky error.
-func (db *DB) syncTo(end int64) error {
+func (db *DB) syncTo(end int64) error { return db.syncUntil(end, true) }
+
+// syncUntil is syncTo; with waitClose false, a round refused by Close
+// returns ErrClosed at once instead of waiting for Close to end.
+func (db *DB) syncUntil(end int64, waitClose bool) error {
 	if db.synced.Load() >= end {
 		return nil
 	}
@@ -66,7 +70,7 @@ func (db *DB) syncTo(end int64) error {
 		c.leading = false
 		close(c.done)
 		c.mu.Unlock()
-		if errors.Is(err, ErrClosed) {
+		if waitClose && errors.Is(err, ErrClosed) {
 			// Close flushes and fsyncs what was appended before it: a
 			// record it made durable was written, not refused.
 			<-db.shut
@@ -189,7 +193,7 @@ func (db *DB) backgroundSync() {
 		}
 		db.mu.Unlock()
 	} else {
-		err = db.Sync()
+		err = db.sync(false)
 	}
 	if err != nil && err != ErrClosed {
 		db.opts.Logger.Error("background sync failed", "dir", db.dir, "err", err)

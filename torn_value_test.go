@@ -153,7 +153,8 @@ func TestRepairKeepsNoEmbeddedRecord(t *testing.T) {
 // TestSizeDamageBeforeTheEnd damages a size field in the middle of the
 // log so that its record claims bytes past the end of the file, and ends
 // the file as a crash may: at a record's end, with the zeros of a
-// preallocated end, or with a torn record. The records after the damage
+// preallocated end, or with a torn record (past the end, or inside a
+// preallocated file, or one whose last byte is wrong). The records after the damage
 // reach the end, so Open must refuse rather than cut them as a torn
 // write.
 func TestSizeDamageBeforeTheEnd(t *testing.T) {
@@ -167,6 +168,10 @@ func TestSizeDamageBeforeTheEnd(t *testing.T) {
 		"zeros":       append(append([]byte{}, damaged...), make([]byte, 8192)...),
 		"torn header": damaged[:offsets[19]+5],
 		"torn value":  damaged[:len(damaged)-3],
+		// In a preallocated file (SyncModeAlways) a torn record's header
+		// fits in the file, and zeros follow what was written of it.
+		"torn in a preallocated file": append(append([]byte{}, damaged[:len(damaged)-3]...), make([]byte, 8192+3)...),
+		"last byte damaged":           append(append([]byte{}, damaged[:len(damaged)-1]...), damaged[len(damaged)-1]^0xff),
 	}
 	for name, log := range tails {
 		t.Run(name, func(t *testing.T) {

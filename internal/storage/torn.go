@@ -81,6 +81,17 @@ func runEnd(r io.ReaderAt, off, size int64, maxKey int) (stop int64, reaches boo
 	if zeros, err := AllZeros(r, stop, size); err != nil || zeros {
 		return stop, zeros, err
 	}
-	torn, err := claimsPastEnd(r, stop, size, maxKey)
-	return stop, torn, err
+	// A record torn there: its header, whether it claims bytes past the
+	// end or inside a preallocated file (its value cut short by zeros, or
+	// by bytes a crash left), or less than a header, then zeros
+	// (to the end of the file).
+	var hdr [format.HeaderSize]byte
+	if err := readFull(r, hdr[:], stop); err != nil {
+		return stop, false, fmt.Errorf("read the header at %d: %w", stop, err)
+	}
+	if _, err := checkHeader(hdr[:], stop, math.MaxInt64, uint32(maxKey)); err == nil {
+		return stop, true, nil
+	}
+	zeros, err := AllZeros(r, stop+format.HeaderSize-1, size) // a header's start, its last byte not written
+	return stop, zeros, err
 }
