@@ -63,10 +63,12 @@ func claimsPastEnd(r io.ReaderAt, off, size int64, maxKey int) (bool, error) {
 
 // runEnd follows the valid records from off, where one starts, and reports
 // where they stop and whether they reach the end of the file: its last
-// byte, zeros to its last byte (a preallocated end), or what may be the
-// start of a record torn there (less than a header, or a header that
-// claims bytes past the end). Zeros that stop short of the end are not
-// taken for an end: a value may hold zeros too.
+// byte, zeros to its last byte (a preallocated end), zeros to the end of
+// their sector (one a power cut lost, with unsynced writes after it), or
+// what may be the start of a record torn there (less than a header, or a
+// sound header, whether or not its record fits). In doubt it says the run
+// reaches the end: TornLast then refuses to cut, and nothing acknowledged
+// is cut. Other zeros are not taken for an end: a value may hold zeros.
 func runEnd(r io.ReaderAt, off, size int64, maxKey int) (stop int64, reaches bool, err error) {
 	s := NewScannerFrom(r, "", off, size, maxKey)
 	for s.Next() {
@@ -78,8 +80,8 @@ func runEnd(r io.ReaderAt, off, size int64, maxKey int) (stop int64, reaches boo
 	if !errors.Is(s.Err(), format.ErrCorrupt) {
 		return stop, false, s.Err()
 	}
-	if zeros, err := AllZeros(r, stop, size); err != nil || zeros {
-		return stop, zeros, err
+	if zeros, err := ZerosToSector(r, stop, size); err != nil || zeros {
+		return stop, zeros, err // to the end of the file, or of a lost sector
 	}
 	// A record torn there: its header, whether it claims bytes past the
 	// end or inside a preallocated file (its value cut short by zeros, or
