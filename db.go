@@ -33,6 +33,7 @@ type DB struct {
 		batchSeq     uint64   // number of the last batch written
 		expiries     expiries // deadlines of keys, for the sweep
 		err          error    // sticky: once a write or fsync fails, writes return it
+		unremoved    []string // files a merge replaced but could not remove: removed before the next merge drops any tombstone
 	}
 
 	clock  *clock       // timestamps of records

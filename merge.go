@@ -13,6 +13,7 @@ import (
 	"github.com/aether-kv/aether-kv/internal/format"
 	"github.com/aether-kv/aether-kv/internal/keydir"
 	"github.com/aether-kv/aether-kv/internal/storage"
+	"github.com/aether-kv/aether-kv/internal/vfs"
 )
 
 // ErrMergeRunning is returned by Merge when a merge, or a backup, is
@@ -132,6 +133,19 @@ func (db *DB) planMerge() (*merger, error) {
 	if db.mu.err != nil {
 		return nil, db.mu.err
 	}
+	if len(db.mu.unremoved) > 0 { // inputs an earlier merge could not remove, oldest first
+		for len(db.mu.unremoved) > 0 {
+			if err := removeFile(db.opts.fs, db.mu.unremoved[0]); err != nil {
+				return nil, err
+			}
+			db.mu.unremoved = db.mu.unremoved[1:]
+		}
+		// Durably gone before this merge drops a tombstone that shadows
+		// their values.
+		if err := db.opts.fs.SyncDir(db.dir); err != nil {
+			return nil, fmt.Errorf("sync %s: %w", db.dir, err)
+		}
+	}
 	db.sweepLocked(time.Now().UnixNano()) // what has expired is not copied
 	var total int64
 	for _, s := range db.mu.segs {
@@ -148,6 +162,10 @@ func (db *DB) planMerge() (*merger, error) {
 	// since they were written).
 	outputs := min(2*total/db.opts.MaxFileSize, total/format.HeaderSize) + 1
 	reserve := uint32(min(int64(len(db.mu.segs))+outputs, math.MaxUint32/4)) + 1
+	if uint64(active)+uint64(reserve)+1 >= math.MaxUint32 {
+		// Ids only grow; wrapping would make the new files sort first.
+		return nil, fmt.Errorf("aetherkv: merge: file ids are used up (the active file is %d, and ids only grow)", active)
+	}
 	if err := db.rotateLocked(active + reserve + 1); err != nil {
 		return nil, err
 	}
@@ -421,15 +439,26 @@ func (m *merger) retireInputs() error {
 		db.mu.Unlock()
 	})
 	db.mu.keys.Barrier() // no Get is still reading an input (see read.go)
+	var failed error
 	for _, in := range m.inputs {
 		in.seg.close()
 		hint := filepath.Join(db.dir, storage.HintName(in.id))
-		if err := fs.Remove(hint); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("remove %s: %w", hint, err)
+		if failed == nil {
+			failed = removeFile(fs, hint)
 		}
-		if err := fs.Remove(in.seg.path); err != nil {
-			return fmt.Errorf("remove %s: %w", in.seg.path, err)
+		if failed == nil {
+			failed = removeFile(fs, in.seg.path)
 		}
+		if failed != nil {
+			// Still on disk, but no longer merged: the next merge would
+			// drop tombstones that shadow its values. Remove it first.
+			db.mu.Lock()
+			db.mu.unremoved = append(db.mu.unremoved, hint, in.seg.path)
+			db.mu.Unlock()
+		}
+	}
+	if failed != nil {
+		return failed
 	}
 	if err := fs.SyncDir(db.dir); err != nil {
 		return fmt.Errorf("sync %s: %w", db.dir, err)
@@ -449,4 +478,12 @@ func (m *merger) abort() {
 	if err := m.finishOutput(); err != nil {
 		m.db.opts.Logger.Error("merge: cannot complete an output after a failure", "file", m.out.dataPath, "err", err)
 	}
+}
+
+// removeFile removes path; a file already gone is not an error.
+func removeFile(fs vfs.FS, path string) error {
+	if err := fs.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove %s: %w", path, err)
+	}
+	return nil
 }

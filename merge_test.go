@@ -8,10 +8,13 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/aether-kv/aether-kv/internal/keydir"
+	"github.com/aether-kv/aether-kv/internal/vfs/errfs"
 )
 
 // churn writes n operations over a small key space: overwrites and deletes,
@@ -349,4 +352,83 @@ func TestMergeMoreOutputsThanInputs(t *testing.T) {
 		}
 		check(t, db)
 	})
+}
+
+// TestMergeRemovalFailureKeepsDeletesDeleted: a merge whose removal of an
+// input failed left that input on disk but forgot it; the next merge
+// dropped tombstones that still shadowed values in it, and after a restart
+// every deleted key came back (200 of 200). The next merge now removes
+// such files first, or does not run.
+func TestMergeRemovalFailureKeepsDeletesDeleted(t *testing.T) {
+	dir := t.TempDir()
+	opts := Options{MaxFileSize: 4096, MergeRatio: -1}
+	db, fs := openFaulty(t, dir, opts)
+	for i := range 200 {
+		mustPut(t, db, fmt.Sprintf("k%03d", i), strings.Repeat("v", 50))
+	}
+	var failOnce atomic.Bool
+	failOnce.Store(true)
+	fs.InjectFunc(func(op errfs.Op, name string) error {
+		if op == errfs.OpRemove && strings.HasSuffix(name, ".log") && failOnce.CompareAndSwap(true, false) {
+			return syscall.EIO // one transient failure of unlink(2)
+		}
+		return nil
+	})
+	if err := db.Merge(); err == nil {
+		t.Fatal("the first merge hid the failed removal")
+	}
+	fs.Reset()
+	// Delete every key, merge again (successfully), close, reopen.
+	for i := range 200 {
+		if err := db.Delete([]byte(fmt.Sprintf("k%03d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Merge(); err != nil {
+		t.Fatalf("second merge: %v", err)
+	}
+	for i := range 200 {
+		wantNotFound(t, db, fmt.Sprintf("k%03d", i))
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db2 := mustOpenDir(t, dir, &Options{MaxFileSize: 4096, MergeRatio: -1})
+	back := 0
+	for i := range 200 {
+		if _, err := db2.Get([]byte(fmt.Sprintf("k%03d", i))); err == nil {
+			back++
+		}
+	}
+	if back > 0 {
+		t.Fatalf("%d of 200 deleted keys came back after restart (Len=%d)", back, db2.Len())
+	}
+}
+
+// TestMergeWhenFileIDsRunOut: file ids only grow, and a merge reserves a
+// range of them. Near the top of uint32 the new active file's id wrapped,
+// and the next Put panicked; the merge now fails with an error instead,
+// and the store goes on.
+func TestMergeWhenFileIDsRunOut(t *testing.T) {
+	dir := t.TempDir()
+	db := mustOpenDir(t, dir, &Options{MergeRatio: -1})
+	mustPut(t, db, "a", "old")
+	db.Close()
+	dropCheckpoint(t, dir)
+	if err := os.Rename(activeLog(dir), filepath.Join(dir, "4294967290.log")); err != nil {
+		t.Fatal(err)
+	}
+	db = mustOpenDir(t, dir, &Options{MergeRatio: -1})
+	mustPut(t, db, "b", "x")
+	if err := db.Merge(); err == nil || !strings.Contains(err.Error(), "file ids are used up") {
+		t.Fatalf("Merge near the last file id = %v, want the ids used up", err)
+	}
+	mustPut(t, db, "a", "new")
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = mustOpenDir(t, dir, &Options{MergeRatio: -1})
+	defer db.Close()
+	wantValue(t, db, "a", "new")
+	wantValue(t, db, "b", "x")
 }
