@@ -432,3 +432,41 @@ func TestMergeWhenFileIDsRunOut(t *testing.T) {
 	wantValue(t, db, "a", "new")
 	wantValue(t, db, "b", "x")
 }
+
+// TestRotationWhenFileIDsRunOut: rotation near the top of uint32 named a
+// file 4294967295.log, which Open rejects, and the next id wrapped to 0:
+// the store no longer opened. The write that needs a new file is now
+// refused, and everything written before stays readable after reopen.
+func TestRotationWhenFileIDsRunOut(t *testing.T) {
+	dir := t.TempDir()
+	opts := &Options{MergeRatio: -1, MaxFileSize: 4096}
+	db := mustOpenDir(t, dir, opts)
+	mustPut(t, db, "a", "old")
+	db.Close()
+	dropCheckpoint(t, dir)
+	if err := os.Rename(activeLog(dir), filepath.Join(dir, "4294967290.log")); err != nil {
+		t.Fatal(err)
+	}
+	db = mustOpenDir(t, dir, opts)
+	val := strings.Repeat("v", 1000)
+	written := 0
+	var err error
+	for i := range 40 { // ~10 rotations, more than the ids left
+		if err = db.Put([]byte(fmt.Sprintf("k%02d", i)), []byte(val)); err != nil {
+			break
+		}
+		written++
+	}
+	if err == nil || !strings.Contains(err.Error(), "file ids are used up") {
+		t.Fatalf("Put after the last file id = %v, want the ids used up", err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = mustOpenDir(t, dir, opts)
+	defer db.Close()
+	wantValue(t, db, "a", "old")
+	for i := range written {
+		wantValue(t, db, fmt.Sprintf("k%02d", i), val)
+	}
+}

@@ -2,6 +2,7 @@ package aetherkv
 
 import (
 	"fmt"
+	"math"
 	"path/filepath"
 
 	"github.com/aether-kv/aether-kv/internal/storage"
@@ -17,6 +18,12 @@ import (
 // with the same data.
 func (db *DB) rotateLocked(next uint32) error {
 	old := db.mu.log
+	if next <= old.ID() || next == math.MaxUint32 {
+		// Ids only grow, and a closed file's name holds at most
+		// MaxUint32-1: a wrapped id would sort the new file first. Nothing
+		// has changed yet; the write that asked is refused.
+		return fmt.Errorf("aetherkv: file ids are used up (the active file is %d, and ids only grow)", old.ID())
+	}
 	if err := old.Flush(); err != nil { // nothing has changed yet: a full disk is not fatal
 		return db.writeFailedLocked("rotation", err)
 	}
