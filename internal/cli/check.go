@@ -43,7 +43,7 @@ repair-<time> folder inside the data directory; nothing is deleted.`,
 			progress, done := progressBar(cmd.ErrOrStderr(), "checking")
 			defer done()
 			if repair {
-				found, rep, err := aetherkv.Repair(cfg.DataDir, cfg.Options(), progress)
+				found, rep, err := aetherkv.Repair(cfg.DataDir, p.options(cmd, cfg), progress)
 				done()
 				if found != nil {
 					printCheck(out, cfg.DataDir, found)
@@ -53,7 +53,7 @@ repair-<time> folder inside the data directory; nothing is deleted.`,
 				}
 				return err
 			}
-			r, err := aetherkv.Check(cfg.DataDir, cfg.Options(), progress)
+			r, err := aetherkv.Check(cfg.DataDir, p.options(cmd, cfg), progress)
 			done()
 			if err != nil {
 				return err

@@ -88,3 +88,29 @@ func TestServeAddrFlagBeatsBadADDR(t *testing.T) {
 		t.Errorf("ADDR=bad aether-kv serve --addr 127.0.0.1:0 = %d, stderr %q; want 0", code, stderr)
 	}
 }
+
+// TestTornTailWarned: the shell opened the store with no logger, so the
+// bytes Open cut from a torn log went unmentioned. The warning goes to
+// standard error; standard output stays the replies.
+func TestTornTailWarned(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, stderr := runCommand(t, context.Background(), nil, "PUT a 1\nPUT b 2\n", "--data-dir", dir); code != ExitOK {
+		t.Fatalf("PUT = %d, stderr %q", code, stderr)
+	}
+	if err := os.Remove(filepath.Join(dir, "KEYDIR")); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "active.log"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write([]byte("torn!!!")) // part of a record a crash cut short
+	f.Close()
+	code, stdout, stderr := runCommand(t, context.Background(), nil, "GET b\n", "--data-dir", dir)
+	if code != ExitOK || stdout != "2\n" {
+		t.Fatalf("GET b = %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	if !strings.Contains(stderr, "level=WARN") || !strings.Contains(stderr, "torn") {
+		t.Errorf("stderr = %q, want a warning about the torn tail", stderr)
+	}
+}

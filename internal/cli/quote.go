@@ -76,9 +76,10 @@ func formatValue(v []byte) string {
 }
 
 // formatKey renders a key for a space-separated list: as formatValue, and
-// quoted if it holds a space, so that Split gives the keys back.
+// quoted if it holds a space or a quote anywhere (Split, as Redis, opens a
+// quote in the middle of a word too), so that Split gives the keys back.
 func formatKey(k []byte) string {
-	if isPlain(k) && !bytes.ContainsRune(k, ' ') {
+	if isPlain(k) && !bytes.ContainsAny(k, " \"'") {
 		return string(k)
 	}
 	return Quote(string(k))

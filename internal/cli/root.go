@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 
 	"github.com/spf13/cobra"
 
@@ -118,7 +119,17 @@ func (p *program) open(cmd *cobra.Command) (*aetherkv.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	return aetherkv.Open(cfg.DataDir, cfg.Options())
+	return aetherkv.Open(cfg.DataDir, p.options(cmd, cfg))
+}
+
+// options returns the store's options for cfg, with a logger that writes
+// warnings and errors to standard error: what Open cut from a torn log,
+// a hint file it could not use, a failed background sync. The shell's
+// standard output stays the session's replies alone.
+func (p *program) options(cmd *cobra.Command, cfg *config.Config) *aetherkv.Options {
+	opts := cfg.Options()
+	opts.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	return opts
 }
 
 // config loads the configuration and applies the flags.

@@ -151,6 +151,11 @@ func TestShellSessions(t *testing.T) {
 		{"overwrite", "PUT k 1\nPUT k 2\nGET k\n", "OK\nOK\n2\n"},
 		{"keys", "PUT user:1 a\nPUT user:2 b\nPUT \"odd key\" c\nKEYS user:*\nKEYS\nKEYS none:*\nKEYS us?r*\n",
 			"OK\nOK\nOK\nuser:1 user:2\n\"odd key\" user:1 user:2\n(empty list)\nError: KEYS takes a prefix ending in *, such as user:*\n"},
+		// Keys holding a quote anywhere are quoted: Split opens a quote in
+		// the middle of a word too, so a"b printed raw could not be read
+		// back (GET a"b is an unterminated quote).
+		{"keys with quotes read back", "PUT \"a\\\"b\" 1\nPUT \"it's\" 2\nKEYS\nGET \"a\\\"b\"\nGET \"it's\"\n",
+			"OK\nOK\n\"a\\\"b\" \"it's\"\n1\n2\n"},
 		{"scan", "PUT a 1\nSCAN 0\nSCAN 0 COUNT 5\nSCAN x\nSCAN 0 COUNT 0\nSCAN 0 LIMIT 5\n",
 			"OK\n0 a\n0 a\nError: usage: SCAN <cursor> [COUNT <n>]: strconv.ParseUint: parsing \"x\": invalid syntax\n" +
 				"Error: usage: SCAN <cursor> [COUNT <n>]: COUNT must be positive\n" +
