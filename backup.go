@@ -34,9 +34,6 @@ func (db *DB) Backup(dir string) (BackupStats, error) {
 	if db.closed.Load() { // checked again under the lock by planBackup
 		return st, ErrClosed
 	}
-	if err := db.checkBackupDir(dir); err != nil {
-		return st, fmt.Errorf("aetherkv: backup: %w", err)
-	}
 	if err := emptyDir(fs, dir); err != nil {
 		return st, fmt.Errorf("aetherkv: backup: %w", err)
 	}
@@ -118,16 +115,12 @@ func (db *DB) planBackup() (*backupPlan, error) {
 }
 
 // emptyDir creates dir (mode 0700) if needed and checks that it is empty.
-// checkBackupDir refuses a destination that is a file, naming it as the
-// destination (emptyDir would call it the data directory).
-func (db *DB) checkBackupDir(dir string) error {
-	if fi, err := db.opts.fs.Stat(dir); err == nil && !fi.IsDir() {
+// A file there is named as the destination (storage.CreateDir would call
+// it the data directory).
+func emptyDir(fs vfs.FS, dir string) error {
+	if fi, err := fs.Stat(dir); err == nil && !fi.IsDir() {
 		return fmt.Errorf("destination %s is not a directory", dir)
 	}
-	return nil
-}
-
-func emptyDir(fs vfs.FS, dir string) error {
 	if err := storage.CreateDir(fs, dir); err != nil {
 		return err
 	}

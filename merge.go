@@ -162,10 +162,8 @@ func (db *DB) planMerge() (*merger, error) {
 	// since they were written).
 	outputs := min(2*total/db.opts.MaxFileSize, total/format.HeaderSize) + 1
 	reserve := uint32(min(int64(len(db.mu.segs))+outputs, math.MaxUint32/4)) + 1
-	if uint64(active)+uint64(reserve)+1 >= math.MaxUint32 {
-		// Ids only grow; wrapping would make the new files sort first.
-		return nil, fmt.Errorf("aetherkv: merge: file ids are used up (the active file is %d, and ids only grow)", active)
-	}
+	// rotateLocked refuses an id that would wrap (reserve is at most
+	// MaxUint32/4+1, so a wrapped sum is below active).
 	if err := db.rotateLocked(active + reserve + 1); err != nil {
 		return nil, err
 	}

@@ -134,6 +134,36 @@ func startCluster(t testing.TB, base string, n int) ([]*testNode, []Peer) {
 	return nodes, peers
 }
 
+// proposeKeys has leader write keys k00.. with the value "v", n of them.
+func proposeKeys(t *testing.T, leader *testNode, n int) {
+	t.Helper()
+	for i := range n {
+		if err := leader.Propose([]Op{{Key: fmt.Appendf(nil, "k%02d", i), Value: []byte("v")}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// follower returns a node of nodes other than leader.
+func follower(nodes []*testNode, leader *testNode) *testNode {
+	for _, n := range nodes {
+		if n != leader {
+			return n
+		}
+	}
+	return nil
+}
+
+// addrOf returns the raft address of node id in peers.
+func addrOf(peers []Peer, id string) string {
+	for _, p := range peers {
+		if p.ID == id {
+			return p.Addr
+		}
+	}
+	return ""
+}
+
 func TestClusterReplicatesAndJoinsFromSnapshot(t *testing.T) {
 	base := t.TempDir()
 	nodes, peers := startCluster(t, base, 3)
@@ -229,11 +259,7 @@ func TestInterruptedRestoreFinishesAtStart(t *testing.T) {
 	base := t.TempDir()
 	nodes, peers := startCluster(t, base, 3)
 	leader := waitLeader(t, nodes)
-	for i := range 50 {
-		if err := leader.Propose([]Op{{Key: fmt.Appendf(nil, "k%02d", i), Value: []byte("v")}}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	proposeKeys(t, leader, 50)
 	if err := leader.Snapshot(); err != nil {
 		t.Fatal(err)
 	}
@@ -243,12 +269,7 @@ func TestInterruptedRestoreFinishesAtStart(t *testing.T) {
 	// The node stops in the middle of a restore: its store has lost keys,
 	// and the marker says a restore was under way.
 	id, dir := leader.ID(), leader.dir
-	var addr string
-	for _, p := range peers {
-		if p.ID == id {
-			addr = p.Addr
-		}
-	}
+	addr := addrOf(peers, id)
 	leader.stop()
 	db, err := aetherkv.Open(filepath.Join(dir, "data"), nil)
 	if err != nil {
@@ -310,21 +331,7 @@ func TestSnapshotSavedBeforeStoreTookIt(t *testing.T) {
 	base := t.TempDir()
 	nodes, peers := startCluster(t, base, 3)
 	leader := waitLeader(t, nodes)
-	var f *testNode
-	for _, n := range nodes {
-		if n != leader {
-			f = n
-			break
-		}
-	}
-	addrOf := func(id string) string {
-		for _, p := range peers {
-			if p.ID == id {
-				return p.Addr
-			}
-		}
-		return ""
-	}
+	f := follower(nodes, leader)
 	fid, lid := f.ID(), leader.ID()
 	f.stop()
 	for i := range 300 {
@@ -348,8 +355,8 @@ func TestSnapshotSavedBeforeStoreTookIt(t *testing.T) {
 	// The leader restarts too, so that nothing sends the snapshot again.
 	ldir := leader.dir
 	leader.stop()
-	restartedLeader := startNode(t, ldir, lid, addrOf(lid), peers)
-	restarted := startNode(t, f.dir, fid, addrOf(fid), peers)
+	restartedLeader := startNode(t, ldir, lid, addrOf(peers, lid), peers)
+	restarted := startNode(t, f.dir, fid, addrOf(peers, fid), peers)
 	all := []*testNode{restartedLeader, restarted}
 	for _, n := range nodes {
 		if n.Node != nil {
@@ -405,18 +412,8 @@ func TestStoreLostRaftKept(t *testing.T) {
 	base := t.TempDir()
 	nodes, peers := startCluster(t, base, 3)
 	leader := waitLeader(t, nodes)
-	for i := range 50 {
-		if err := leader.Propose([]Op{{Key: fmt.Appendf(nil, "k%02d", i), Value: []byte("v")}}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var f *testNode
-	for _, n := range nodes {
-		if n != leader {
-			f = n
-			break
-		}
-	}
+	proposeKeys(t, leader, 50)
+	f := follower(nodes, leader)
 	waitValue(t, f, "k49", "v")
 	if err := f.Snapshot(); err != nil {
 		t.Fatal(err)
@@ -428,19 +425,18 @@ func TestStoreLostRaftKept(t *testing.T) {
 	fid, fdir := f.ID(), f.dir
 	f.stop()
 	// The store's files are lost; data/raft is kept.
-	entries, _ := os.ReadDir(filepath.Join(fdir, "data"))
+	entries, err := os.ReadDir(filepath.Join(fdir, "data"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, e := range entries {
 		if !e.IsDir() {
-			os.Remove(filepath.Join(fdir, "data", e.Name()))
+			if err := os.Remove(filepath.Join(fdir, "data", e.Name())); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
-	var addr string
-	for _, p := range peers {
-		if p.ID == fid {
-			addr = p.Addr
-		}
-	}
-	r := startNode(t, fdir, fid, addr, peers)
+	r := startNode(t, fdir, fid, addrOf(peers, fid), peers)
 	waitValue(t, r, "late", "1")
 	if n := r.db.Len(); n != 51 {
 		t.Fatalf("restarted node holds %d keys, want 51", n)
@@ -468,12 +464,8 @@ func TestRefusesPeersWithAnotherSelfAddress(t *testing.T) {
 func TestAddVoterRefusesALiveMembersID(t *testing.T) {
 	nodes, peers := startCluster(t, t.TempDir(), 3)
 	leader := waitLeader(t, nodes)
-	var member Peer
-	for _, p := range peers {
-		if p.ID != leader.ID() {
-			member = p
-		}
-	}
+	id := follower(nodes, leader).ID()
+	member := Peer{ID: id, Addr: addrOf(peers, id)}
 	elsewhere := freeAddr(t)
 	if err := leader.AddVoter(member.ID, elsewhere, false); !errors.Is(err, ErrMemberElsewhere) {
 		t.Fatalf("AddVoter(%s at another address) = %v, want ErrMemberElsewhere", member.ID, err)

@@ -98,10 +98,7 @@ func (s *sender) Write(p []byte) (int, error) {
 		go s.run()
 	}
 	s.changed.Broadcast()
-	limit := s.limit
-	if !s.c.authed {
-		limit = min(limit, s.c.limits().maxRequest) // what an unauthenticated request may hold
-	}
+	limit := min(s.limit, s.c.limits().maxRequest) // before AUTH, what an unauthenticated request may hold
 	for s.queued > limit && s.err == nil {
 		s.changed.Wait()
 	}

@@ -47,18 +47,26 @@ func TornLast(r io.ReaderAt, off, size int64, maxKey int) (bool, error) {
 	return true, nil
 }
 
-// claimsPastEnd reports whether the bytes at off hold a header that would
-// be valid in a longer file, and whose record runs past size.
+// claimsPastEnd reports whether the bytes at off hold a sound header
+// whose record runs past size.
 func claimsPastEnd(r io.ReaderAt, off, size int64, maxKey int) (bool, error) {
 	if size-off < format.HeaderSize {
 		return false, nil
 	}
+	h, sound, err := soundHeader(r, off, maxKey)
+	return sound && off+h.RecordSize() > size, err
+}
+
+// soundHeader reads the header at off, which must have a header's bytes
+// before the end, and reports whether it would be valid in a file long
+// enough for its record.
+func soundHeader(r io.ReaderAt, off int64, maxKey int) (format.Header, bool, error) {
 	var hdr [format.HeaderSize]byte
 	if err := readFull(r, hdr[:], off); err != nil {
-		return false, fmt.Errorf("read the header at %d: %w", off, err)
+		return format.Header{}, false, fmt.Errorf("read the header at %d: %w", off, err)
 	}
 	h, err := checkHeader(hdr[:], off, math.MaxInt64, uint32(maxKey))
-	return err == nil && off+h.RecordSize() > size, nil
+	return h, err == nil, nil
 }
 
 // runEnd follows the valid records from off, where one starts, and reports
@@ -87,12 +95,8 @@ func runEnd(r io.ReaderAt, off, size int64, maxKey int) (stop int64, reaches boo
 	// end or inside a preallocated file (its value cut short by zeros, or
 	// by bytes a crash left), or less than a header, then zeros
 	// (to the end of the file).
-	var hdr [format.HeaderSize]byte
-	if err := readFull(r, hdr[:], stop); err != nil {
-		return stop, false, fmt.Errorf("read the header at %d: %w", stop, err)
-	}
-	if _, err := checkHeader(hdr[:], stop, math.MaxInt64, uint32(maxKey)); err == nil {
-		return stop, true, nil
+	if _, sound, err := soundHeader(r, stop, maxKey); err != nil || sound {
+		return stop, sound, err
 	}
 	zeros, err := AllZeros(r, stop+format.HeaderSize-1, size) // a header's start, its last byte not written
 	return stop, zeros, err
